@@ -1,0 +1,45 @@
+# Two commands for a new user: `make demo` and `make test`. Prerequisites: Python 3.11+ and Java 17+.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# spark-submit finds Spark and the driver's Python through PATH; executors use PYSPARK_PYTHON.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export PYSPARK_PYTHON := $(abspath $(PY))
+SPARK_SUBMIT := $(VENV)/bin/spark-submit --driver-java-options "-Dlog4j2.configurationFile=$(abspath conf/log4j2.properties)"
+
+DEMO_DATA := data/demo
+ARTIFACTS ?= artifacts
+NAME ?= demo
+PORT ?= 8000
+
+.PHONY: install demo test serve clean help
+
+help:
+	@echo "make demo   - install, build a bundle from sample data, evaluate, print how to query it"
+	@echo "make test   - install and run the test suite"
+	@echo "make serve  - serve the demo bundle on http://127.0.0.1:$(PORT)"
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@java -version >/dev/null 2>&1 || { echo "Java 17+ is required (Spark runs on the JVM)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) -m recsys.synth --playlists 4000 --tracks 800 --clusters 8 --out $(DEMO_DATA)/clicks.csv --items $(DEMO_DATA)/tracks.csv
+	$(SPARK_SUBMIT) jobs/build_embeddings.py --input $(DEMO_DATA)/clicks.csv --items $(DEMO_DATA)/tracks.csv \
+		--format long --output $(ARTIFACTS) --name $(NAME)
+	$(PY) -m serving --artifacts $(ARTIFACTS) --name $(NAME) --port $(PORT) --print-examples
+
+test: install
+	$(PY) -m pytest
+
+serve: install
+	$(PY) -m serving --artifacts $(ARTIFACTS) --name $(NAME) --port $(PORT)
+
+clean:
+	rm -rf $(VENV) $(ARTIFACTS) $(DEMO_DATA) build dist *.egg-info

@@ -1,0 +1,1 @@
+"""Offline evaluation: splits (computed in Spark, recsys.spark.tables), metrics, reports."""

@@ -1,0 +1,93 @@
+"""The ``long`` format: CSV or Parquet with user_id,item_id and optional count,position,timestamp columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+from recsys import schemas as S
+from recsys.io.rejects import Check, ReadResult, id_checks, integer_check, split_valid
+from recsys.settings import InputSettings
+
+REQUIRED = (S.USER_ID, S.ITEM_ID)
+OPTIONAL = (S.COUNT, S.POSITION, S.TIMESTAMP)
+_CORRUPT = "_corrupt_record"
+
+
+def is_parquet(path: str) -> bool:
+    """A .parquet path, or a folder of part files as Spark writes them."""
+    local = Path(path)
+    return path.endswith(".parquet") or (local.is_dir() and any(local.glob("*.parquet")))
+
+
+def _read_csv(spark: SparkSession, path: str) -> tuple[DataFrame, Column, list[Check]]:
+    """All columns as strings; rows with the wrong number of fields are kept whole in the corrupt column."""
+    header = spark.read.option("header", True).csv(path).columns
+    schema = StructType([StructField(c, StringType()) for c in header] + [StructField(_CORRUPT, StringType())])
+    df = (
+        spark.read.schema(schema)
+        .option("header", True)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", _CORRUPT)
+        .option("encoding", "UTF-8")
+        .csv(path)
+    )
+    fields = F.concat_ws(",", *[F.coalesce(F.col(c), F.lit("")) for c in header])
+    raw = F.coalesce(F.col(_CORRUPT), fields)
+    return df, raw, [(F.col(_CORRUPT).isNotNull(), f"malformed CSV row (expected {len(header)} fields)")]
+
+
+def _read_parquet(spark: SparkSession, path: str) -> tuple[DataFrame, Column, list[Check]]:
+    df = spark.read.parquet(path)
+    raw = F.to_json(F.struct(*df.columns))
+    return df.select(*[F.col(c).cast("string").alias(c) for c in df.columns]), raw, []
+
+
+def _table(spark: SparkSession, path: str, required: tuple[str, ...]) -> tuple[DataFrame, Column, list[Check]]:
+    df, raw, checks = _read_parquet(spark, path) if is_parquet(path) else _read_csv(spark, path)
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing required column(s) {missing}; found {df.columns}")
+    return df, raw, checks
+
+
+def read_long(
+    spark: SparkSession, path: str, settings: InputSettings, items_path: str | None = None
+) -> ReadResult:
+    """Read interactions; a user's rows in position order (else timestamp, else file order) form the playlist."""
+    df, raw, checks = _table(spark, path, REQUIRED)
+    df = df.withColumn(S.ROW, F.monotonically_increasing_id())
+    checks += id_checks(S.USER_ID, settings.max_id_length) + id_checks(S.ITEM_ID, settings.max_id_length)
+
+    parsed = {c: F.col(c).try_cast("long") for c in OPTIONAL if c in df.columns}
+    for column, value in parsed.items():
+        checks.append(integer_check(column, value))
+    count = parsed.get(S.COUNT, F.lit(1).cast("long"))
+    if S.COUNT in parsed:
+        checks.append((count <= 0, f"{S.COUNT} must be positive"))
+    timestamp = parsed.get(S.TIMESTAMP, F.lit(None).cast("long"))
+    position = parsed.get(S.POSITION, parsed.get(S.TIMESTAMP, F.col(S.ROW)))
+
+    valid, rejects = split_valid(df, checks, raw, source=path)
+    interactions = valid.select(
+        S.USER_ID, S.ITEM_ID, count.alias(S.COUNT), position.alias(S.POSITION), S.ROW, timestamp.alias(S.TIMESTAMP)
+    )
+    metadata = None
+    if items_path:
+        metadata, meta_rejects = read_item_metadata(spark, items_path, settings)
+        rejects = rejects.unionByName(meta_rejects)
+    return ReadResult(interactions, rejects, metadata)
+
+
+def read_item_metadata(spark: SparkSession, path: str, settings: InputSettings) -> tuple[DataFrame, DataFrame]:
+    """Item metadata (item_id plus any string columns); the first row of a repeated item_id wins."""
+    df, raw, checks = _table(spark, path, (S.ITEM_ID,))
+    df = df.withColumn(S.ROW, F.monotonically_increasing_id())
+    first = F.row_number().over(Window.partitionBy(S.ITEM_ID).orderBy(S.ROW)) == 1
+    df = df.withColumn("_first", first)
+    checks += id_checks(S.ITEM_ID, settings.max_id_length) + [(~F.col("_first"), f"duplicate {S.ITEM_ID}")]
+    valid, rejects = split_valid(df, checks, raw, source=path)
+    return valid.drop(S.ROW, "_first", _CORRUPT), rejects

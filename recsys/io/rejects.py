@@ -1,0 +1,81 @@
+"""Row validation shared by the readers: the first failed check names the reason, nothing is dropped silently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from recsys import schemas as S
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What a reader hands the pipeline: valid rows, refused rows with reasons, optional item metadata."""
+
+    interactions: DataFrame
+    rejects: DataFrame
+    item_metadata: DataFrame | None
+
+
+class RejectRatioExceeded(RuntimeError):
+    """More input rows were malformed than input.max_reject_ratio allows."""
+
+
+Check = tuple[Column, str]
+
+
+def id_checks(column: str, max_length: int) -> list[Check]:
+    """Missing, over-long and badly encoded ids (invalid UTF-8 decodes to U+FFFD)."""
+    col = F.col(column)
+    return [
+        (col.isNull() | (F.trim(col) == ""), f"missing {column}"),
+        (F.length(col) > max_length, f"{column} longer than {max_length} characters"),
+        (col.contains("\ufffd"), f"{column} is not valid UTF-8"),
+    ]
+
+
+def integer_check(column: str, parsed: Column, what: str = "an integer") -> Check:
+    """``parsed`` is the try_cast of ``column``: null there but not in the raw value means it did not parse."""
+    return (parsed.isNull(), f"{column} is not {what}")
+
+
+def split_valid(df: DataFrame, checks: list[Check], raw: Column, source: str) -> tuple[DataFrame, DataFrame]:
+    """(rows passing every check, rejects (source, raw, reason) naming the first failed check)."""
+    reason = F.coalesce(*[F.when(failed, F.lit(message)) for failed, message in checks])
+    marked = df.withColumn("_reason", reason)
+    valid = marked.where(F.col("_reason").isNull()).drop("_reason")
+    rejects = marked.where(F.col("_reason").isNotNull()).select(
+        F.lit(source).alias(S.SOURCE), raw.alias(S.RAW), F.col("_reason").alias(S.REASON)
+    )
+    return valid, rejects
+
+
+@dataclass(frozen=True)
+class RejectReason:
+    """One reason rows were refused: how many, and the first such row as read."""
+
+    reason: str
+    count: int
+    example: str
+
+
+def summarize_rejects(rejects: DataFrame) -> list[RejectReason]:
+    """Count and an example per reason, most frequent first (one Spark action)."""
+    rows = rejects.groupBy(S.REASON).agg(F.count(F.lit(1)).alias("n"), F.first(S.RAW).alias("example")).collect()
+    return sorted((RejectReason(r[S.REASON], r["n"], r["example"]) for r in rows), key=lambda r: (-r.count, r.reason))
+
+
+def check_reject_ratio(source: str, total: int, reasons: list[RejectReason], max_ratio: float) -> None:
+    """Stop with a message naming the input and showing bad rows when too many rows were refused."""
+    if total == 0:
+        raise RejectRatioExceeded(f"{source}: no rows read; is the path or --format right?")
+    rejected = sum(r.count for r in reasons)
+    ratio = rejected / total
+    if ratio > max_ratio:
+        shown = "\n".join(f"  {r.reason} ({r.count} rows), first: {r.example!r}" for r in reasons)
+        raise RejectRatioExceeded(
+            f"{source}: {rejected} of {total} rows ({ratio:.2%}) were malformed, above "
+            f"input.max_reject_ratio={max_ratio}. Bad rows by reason:\n{shown}"
+        )

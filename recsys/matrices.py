@@ -1,0 +1,31 @@
+"""Spark's Parquet tables as scipy matrices on one node, streamed column-wise with Arrow (no Python rows)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.dataset as ds
+import scipy.sparse as sp
+
+from recsys import schemas as S
+
+
+def _columns(path: str, schema) -> dict[str, np.ndarray]:
+    table = ds.dataset(path, format="parquet").to_table(columns=schema.names).cast(schema)
+    return {name: table.column(name).to_numpy() for name in schema.names}
+
+
+def read_user_items(ratings_path: str, n_users: int, n_items: int) -> sp.csr_matrix:
+    """(user_idx, item_idx, count) -> users x items CSR of counts."""
+    cols = _columns(ratings_path, S.RATINGS_SCHEMA)
+    matrix = sp.csr_matrix(
+        (cols[S.COUNT].astype(np.float32), (cols[S.USER_IDX], cols[S.ITEM_IDX])), shape=(n_users, n_items)
+    )
+    matrix.sort_indices()
+    return matrix
+
+
+def read_holdout(holdout_path: str) -> tuple[np.ndarray, np.ndarray]:
+    """(user_idx, item_idx) pairs held out for evaluation, sorted by user."""
+    cols = _columns(holdout_path, S.HOLDOUT_SCHEMA)
+    order = np.argsort(cols[S.USER_IDX], kind="stable")
+    return cols[S.USER_IDX][order].astype(np.int64), cols[S.ITEM_IDX][order].astype(np.int64)

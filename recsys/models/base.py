@@ -1,0 +1,76 @@
+"""The one interface every model family implements, and the shared top-k machinery.
+
+Batch-first, as implicit does it: ``recommend(users, user_items, k) -> (ids, scores)`` with one row per user,
+items the user already holds excluded, best first, rows padded with id -1 and score -inf when fewer than k remain.
+Fitted attributes end in ``_``; nothing is computed in ``__init__``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+
+#: Upper bound on the dense score block (users x items floats) scored at once.
+SCORE_BLOCK = 32_000_000
+
+
+class Recommender(Protocol):
+    name: str
+
+    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (item ids, scores) for each row index in ``users`` of ``user_items``, seen items excluded."""
+        ...
+
+
+class ScoreFn(Protocol):
+    def __call__(self, rows: sp.csr_matrix) -> np.ndarray: ...
+
+
+def top_k(scores: np.ndarray, seen: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``k`` columns per row of ``scores`` (modified in place) after masking the ``seen`` pattern."""
+    rows, cols = seen.nonzero()
+    scores[rows, cols] = -np.inf
+    k_eff = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    ids = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    best = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
+    ids[~np.isfinite(best)] = -1
+    if k_eff < k:
+        ids = np.pad(ids, ((0, 0), (0, k - k_eff)), constant_values=-1)
+        best = np.pad(best, ((0, 0), (0, k - k_eff)), constant_values=-np.inf)
+    return ids, best
+
+
+def recommend_by_scoring(
+    score_block: ScoreFn, users: np.ndarray, user_items: sp.csr_matrix, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``score_block(user_rows) -> dense scores`` over blocks of users that fit SCORE_BLOCK, then top-k."""
+    n_items = user_items.shape[1]
+    block = max(1, SCORE_BLOCK // max(1, n_items))
+    ids, scores = [], []
+    for start in range(0, len(users), block):
+        rows = user_items[users[start : start + block]]
+        block_ids, block_scores = top_k(score_block(rows), rows, k)
+        ids.append(block_ids)
+        scores.append(block_scores)
+    if not ids:
+        return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
+    return np.vstack(ids), np.vstack(scores)
+
+
+def binary_mean_rows(user_items: sp.csr_matrix) -> sp.csr_matrix:
+    """Each row's distinct items with weight 1/|items|: multiplying by item vectors gives their mean."""
+    binary = user_items.copy().astype(np.float32)
+    binary.data[:] = 1.0
+    counts = np.asarray(binary.sum(axis=1)).ravel()
+    return sp.diags(1.0 / np.maximum(counts, 1.0)).astype(np.float32) @ binary
+
+
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32 for FAISS."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)

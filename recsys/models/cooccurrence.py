@@ -1,0 +1,27 @@
+"""Item co-occurrence within a playlist window (the table Spark computed): score = sum over the user's items."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.dataset as ds
+import scipy.sparse as sp
+
+from recsys import schemas as S
+from recsys.models.base import binary_mean_rows, recommend_by_scoring
+
+
+class CoOccurrence:
+    name = "cooccurrence"
+
+    def fit(self, cooccurrence_path: str, n_items: int) -> "CoOccurrence":
+        """Load (item_a, item_b, count) as a sparse item x item matrix."""
+        table = ds.dataset(cooccurrence_path, format="parquet").to_table(columns=S.COOCCURRENCE_SCHEMA.names)
+        table = table.cast(S.COOCCURRENCE_SCHEMA)
+        a = table.column(S.ITEM_A).to_numpy()
+        b = table.column(S.ITEM_B).to_numpy()
+        counts = table.column(S.COUNT).to_numpy().astype(np.float32)
+        self.matrix_ = sp.csr_matrix((counts, (a, b)), shape=(n_items, n_items))
+        return self
+
+    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return recommend_by_scoring(lambda rows: (binary_mean_rows(rows) @ self.matrix_).toarray(), users, user_items, k)

@@ -1,0 +1,203 @@
+"""The build: click log -> Spark tables -> item2vec, ALS, FAISS -> evaluation -> one published bundle.
+
+Spark does the work that grows with the log and writes Parquet into the staged bundle; models then stream
+that Parquet on the driver node. Nothing is live until BundleWriter.publish flips LATEST.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from recsys import schemas as S
+from recsys.artifacts import BundleWriter
+from recsys.evaluation.offline import evaluate, format_table
+from recsys.index import build_index, save_index
+from recsys.io import check_reject_ratio, read_interactions, summarize_rejects
+from recsys.matrices import read_holdout, read_user_items
+from recsys.models import ALS, CoOccurrence, Item2Vec, Popularity
+from recsys.settings import Settings
+from recsys.spark import idmap, tables
+
+log = logging.getLogger(__name__)
+
+#: Bundle paths the service and later jobs read; one place so writer and readers agree.
+USERS = "users"
+ITEMS = "items"
+REJECTS = "rejects"
+RATINGS = "tables/ratings"
+SEQUENCES = "tables/sequences"
+COOCCURRENCE = "tables/cooccurrence"
+ALS_USER_FACTORS = "vectors/als_user_factors.npy"
+ALS_ITEM_FACTORS = "vectors/als_item_factors.npy"
+ITEM2VEC_ITEM_VECTORS = "vectors/item2vec_item_vectors.npy"
+ITEM2VEC_USER_VECTORS = "vectors/item2vec_user_vectors.npy"
+INDEX_ITEMS_ALS = "indexes/items_als.faiss"
+INDEX_ITEMS_ITEM2VEC = "indexes/items_item2vec.faiss"
+INDEX_USERS_ITEM2VEC = "indexes/users_item2vec.faiss"
+REPORT = "report.json"
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Log the start and the duration of a step the user waits for."""
+    log.info("%s ...", name)
+    start = time.perf_counter()
+    yield
+    log.info("%s done in %.1f s", name, time.perf_counter() - start)
+
+
+def input_fingerprint(path: str) -> str:
+    """sha256 over the input's file names, sizes and modification times (cheap at any size)."""
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    digest = hashlib.sha256()
+    for file in files:
+        stat = file.stat()
+        digest.update(f"{file.relative_to(root) if root.is_dir() else file.name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    input: str
+    format: str
+    output: str
+    name: str
+    items: str | None = None
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Where one set of Spark tables was written, and the catalogue size they index into."""
+
+    ratings: str
+    sequences: str
+    cooccurrence: str
+    n_users: int
+    n_items: int
+
+
+def write_tables(interactions: DataFrame, settings: Settings, paths: Tables) -> None:
+    """ratings, sequences and co-occurrence of ``interactions``, as Parquet at ``paths``."""
+    tables.ratings(interactions).write.parquet(paths.ratings)
+    tables.sequences(interactions).write.parquet(paths.sequences)
+    seqs = interactions.sparkSession.read.parquet(paths.sequences)
+    c = settings.cooccurrence
+    tables.cooccurrence(seqs, c.window, c.top_n).write.parquet(paths.cooccurrence)
+
+
+def fit_models(paths: Tables, settings: Settings) -> tuple[sp.csr_matrix, ALS, Item2Vec, CoOccurrence, Popularity]:
+    """Every model on one set of tables; returns the user x item matrix they were fitted on first."""
+    user_items = read_user_items(paths.ratings, paths.n_users, paths.n_items)
+    with stage("ALS"):
+        als = ALS(settings.als).fit(user_items)
+    with stage("item2vec"):
+        item2vec = Item2Vec(settings.item2vec).fit(paths.sequences, paths.n_items)
+    cooc = CoOccurrence().fit(paths.cooccurrence, paths.n_items)
+    popularity = Popularity().fit(user_items)
+    return user_items, als, item2vec, cooc, popularity
+
+
+def run_evaluation(
+    interactions: DataFrame, settings: Settings, work: Path, n_users: int, n_items: int
+) -> dict[str, Any]:
+    """Hold out the last item of a seeded share of playlists, fit every model on the rest, rank side by side."""
+    e = settings.evaluation
+    train, holdout = tables.holdout_last_item(interactions, e.holdout_fraction, e.min_items, e.seed)
+    holdout.write.parquet(str(work / "holdout"))
+    paths = Tables(str(work / "ratings"), str(work / "sequences"), str(work / "cooccurrence"), n_users, n_items)
+    write_tables(train, settings, paths)
+    user_items, als, item2vec, cooc, popularity = fit_models(paths, settings)
+    users, items = read_holdout(str(work / "holdout"))
+    results = evaluate([popularity, cooc, item2vec, als], user_items, users, items, e.k)
+    log.info("evaluation on %d held-out playlists:\n%s", len(users), format_table(results))
+    return {
+        "protocol": f"last item of {e.holdout_fraction:.0%} of playlists with >= {e.min_items} items held out",
+        "seed": e.seed,
+        "k": e.k,
+        "test_users": len(users),
+        "models": results,
+    }
+
+
+def read_validated(spark: SparkSession, request: BuildRequest, settings: Settings, bundle: BundleWriter) -> Any:
+    """Read the input, write its rejects into the bundle, and stop if too many rows were refused."""
+    result = read_interactions(spark, request.format, request.input, settings.input, request.items)
+    rejects_path = str(bundle.path(REJECTS))
+    result.rejects.write.parquet(rejects_path)
+    rejects = spark.read.parquet(rejects_path)
+    interactions = result.interactions.cache()
+    reasons = summarize_rejects(rejects)
+    n_valid, n_rejected = interactions.count(), sum(r.count for r in reasons)
+    check_reject_ratio(request.input, n_valid + n_rejected, reasons, settings.input.max_reject_ratio)
+    if n_rejected:
+        log.warning("%d malformed rows set aside in %s: %s", n_rejected, rejects_path,
+                    {r.reason: r.count for r in reasons})
+    return result, interactions, n_valid, n_rejected
+
+
+def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings) -> Path:
+    """Run the whole build and publish the bundle; returns its folder."""
+    with BundleWriter(request.output, request.name) as bundle:
+        with stage("read and validate input"):
+            result, interactions, n_valid, n_rejected = read_validated(spark, request, settings, bundle)
+
+        with stage("id maps"):
+            users = idmap.user_index(interactions)
+            items = idmap.item_index(interactions)
+            users.select(S.USER_IDX, S.USER_ID).orderBy(S.USER_IDX).write.parquet(str(bundle.path(USERS)))
+            catalogue = items if result.item_metadata is None else items.join(result.item_metadata, S.ITEM_ID, "left")
+            catalogue.orderBy(S.ITEM_IDX).write.parquet(str(bundle.path(ITEMS)))
+            users, items = spark.read.parquet(str(bundle.path(USERS))), spark.read.parquet(str(bundle.path(ITEMS)))
+            n_users, n_items = users.count(), items.count()
+            indexed = idmap.apply_index(interactions, users.select(S.USER_ID, S.USER_IDX),
+                                        items.select(S.ITEM_ID, S.ITEM_IDX)).cache()
+
+        with stage("ratings, sequences, co-occurrence"):
+            paths = Tables(str(bundle.path(RATINGS)), str(bundle.path(SEQUENCES)), str(bundle.path(COOCCURRENCE)),
+                           n_users, n_items)
+            write_tables(indexed, settings, paths)
+
+        report = None
+        if settings.evaluation.enabled:
+            with stage("evaluation"):
+                report = run_evaluation(indexed, settings, bundle.path("_evaluation"), n_users, n_items)
+                bundle.path(REPORT).write_text(json.dumps(report, indent=2))
+            shutil.rmtree(bundle.path("_evaluation"))
+
+        with stage("models on the full log"):
+            user_items, als, item2vec, _, _ = fit_models(paths, settings)
+            user_vectors = item2vec.user_vectors(user_items)
+
+        with stage("vectors and FAISS indexes"):
+            np.save(bundle.path(ALS_USER_FACTORS), als.user_factors_)
+            np.save(bundle.path(ALS_ITEM_FACTORS), als.item_factors_)
+            np.save(bundle.path(ITEM2VEC_ITEM_VECTORS), item2vec.item_vectors_)
+            np.save(bundle.path(ITEM2VEC_USER_VECTORS), user_vectors)
+            save_index(build_index(als.item_factors_, "ip"), bundle.path(INDEX_ITEMS_ALS))
+            save_index(build_index(item2vec.item_vectors_, "cosine"), bundle.path(INDEX_ITEMS_ITEM2VEC))
+            save_index(build_index(user_vectors, "cosine"), bundle.path(INDEX_USERS_ITEM2VEC))
+
+        manifest = {
+            "config": settings.model_dump(mode="json"),
+            "input": {"path": request.input, "format": request.format, "items": request.items,
+                      "fingerprint": input_fingerprint(request.input)},
+            "counts": {"interactions": n_valid, "rejects": n_rejected, "users": n_users, "items": n_items,
+                       "ratings": int(user_items.nnz)},
+            "evaluation": report and report["models"],
+        }
+        return bundle.publish(manifest)

@@ -1,0 +1,56 @@
+"""Names and Arrow schemas of every table that crosses a boundary (Spark -> Parquet -> models -> service).
+
+Spark code builds its frames with these column names; single-node readers validate against the schemas.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+# Canonical interactions, as every reader produces them (string ids, before id mapping).
+USER_ID = "user_id"
+ITEM_ID = "item_id"
+COUNT = "count"
+POSITION = "position"
+TIMESTAMP = "timestamp"
+ROW = "row"  # input order, the tie-breaker after position
+
+# Dense integer indexes assigned by the id maps.
+USER_IDX = "user_idx"
+ITEM_IDX = "item_idx"
+
+# Rejects: the raw row as text, the reason it was refused, and which input it came from.
+RAW = "raw"
+REASON = "reason"
+SOURCE = "source"
+
+# Derived tables.
+ITEMS = "items"  # sequences: ordered item_idx list per user
+ITEM_A = "item_a"
+ITEM_B = "item_b"
+
+RATINGS_SCHEMA = pa.schema([(USER_IDX, pa.int32()), (ITEM_IDX, pa.int32()), (COUNT, pa.int64())])
+COOCCURRENCE_SCHEMA = pa.schema([(ITEM_A, pa.int32()), (ITEM_B, pa.int32()), (COUNT, pa.int64())])
+SEQUENCES_SCHEMA = pa.schema([(USER_IDX, pa.int32()), (ITEMS, pa.list_(pa.int32()))])
+HOLDOUT_SCHEMA = pa.schema([(USER_IDX, pa.int32()), (ITEM_IDX, pa.int32())])
+USERS_SCHEMA = pa.schema([(USER_IDX, pa.int32()), (USER_ID, pa.string())])
+REJECTS_SCHEMA = pa.schema([(SOURCE, pa.string()), (RAW, pa.string()), (REASON, pa.string())])
+
+
+class SchemaError(ValueError):
+    """A table on disk does not have the columns and types the next stage expects."""
+
+
+def read_table(path: str | Path, schema: pa.Schema) -> pa.Table:
+    """Read a Parquet file or folder and check it carries ``schema``'s columns with castable types."""
+    table = pq.read_table(path)
+    missing = [name for name in schema.names if name not in table.column_names]
+    if missing:
+        raise SchemaError(f"{path}: expected columns {schema.names}, missing {missing} (found {table.column_names})")
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise SchemaError(f"{path}: columns do not cast to {schema}: {exc}") from exc

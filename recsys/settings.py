@@ -1,0 +1,143 @@
+"""One typed settings object for every job and the service.
+
+Layers, lowest first: the defaults below (mirrored in conf/base.toml) < conf/base.toml <
+conf/<RECSYS_ENV>.toml < environment variables ``RECSYS__SECTION__KEY`` < ``--set section.key=value``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+#: Where conf/ lives in a source checkout; RECSYS_CONF_DIR points elsewhere.
+DEFAULT_CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+class Section(BaseModel):
+    """A settings section; unknown keys are errors, so a typo in --set or a TOML file never passes silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SparkSettings(Section):
+    master: str = Field("", description="Empty: spark-submit's --master, else Spark's default local[*].")
+    app_name: str = "recsys"
+    shuffle_partitions: int = Field(8, ge=1)
+    log_level: str = "WARN"
+
+
+class InputSettings(Section):
+    max_id_length: int = Field(256, ge=1, description="Longer user or item ids are rejected.")
+    max_reject_ratio: float = Field(0.01, ge=0.0, le=1.0, description="Stop the job above this share of bad rows.")
+
+
+class CooccurrenceSettings(Section):
+    window: int = Field(3, ge=1, description="Pairs are counted between items at most this many positions apart.")
+    top_n: int = Field(100, ge=1, description="Neighbours kept per item.")
+
+
+class Item2VecSettings(Section):
+    vector_size: int = Field(64, ge=2)
+    window: int = Field(3, ge=1)
+    negative: int = Field(10, ge=1)
+    ns_exponent: float = Field(0.75, description="Negative-sampling exponent; may be negative.")
+    sample: float = Field(1e-3, ge=0.0)
+    min_count: int = Field(1, ge=1)
+    epochs: int = Field(20, ge=1)
+    workers: int = Field(2, ge=1)
+    seed: int = 7
+
+
+class ALSSettings(Section):
+    factors: int = Field(64, ge=1)
+    regularization: float = Field(0.05, ge=0.0)
+    alpha: float = Field(2.0, gt=0.0, description="Confidence = 1 + alpha * count.")
+    iterations: int = Field(15, ge=1)
+    use_gpu: Literal["auto", "true", "false"] = Field("auto", description="auto: GPU when implicit reports CUDA.")
+    seed: int = 7
+
+
+class EvaluationSettings(Section):
+    enabled: bool = True
+    holdout_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    min_items: int = Field(3, ge=2, description="Only playlists at least this long give a held-out item.")
+    k: int = Field(10, ge=1)
+    seed: int = 42
+
+
+class ServingSettings(Section):
+    default_k: int = Field(10, ge=1)
+    max_k: int = Field(500, ge=1)
+
+
+class Settings(BaseSettings):
+    """Everything a job or the service can be told; see docs/configuration.md."""
+
+    model_config = SettingsConfigDict(env_prefix="RECSYS__", env_nested_delimiter="__", extra="forbid")
+
+    spark: SparkSettings = SparkSettings()
+    input: InputSettings = InputSettings()
+    cooccurrence: CooccurrenceSettings = CooccurrenceSettings()
+    item2vec: Item2VecSettings = Item2VecSettings()
+    als: ALSSettings = ALSSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
+    serving: ServingSettings = ServingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier wins: --set (passed as init kwargs) > environment > TOML files (merged by load_settings).
+        return init_settings, env_settings
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Turn ``["als.factors=128", ...]`` into a nested dict; pydantic coerces the strings."""
+    nested: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) != 2 or not all(parts):
+            raise ValueError(f"--set expects section.key=value, got {pair!r}")
+        nested.setdefault(parts[0], {})[parts[1]] = value
+    return nested
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml_layers(conf_dir: Path, env: str | None) -> dict[str, Any]:
+    layers: dict[str, Any] = {}
+    for name in ["base", env] if env else ["base"]:
+        path = conf_dir / f"{name}.toml"
+        if path.is_file():
+            layers = _merge(layers, tomllib.loads(path.read_text()))
+        elif name == env:
+            raise FileNotFoundError(f"RECSYS_ENV={env!r} but {path} does not exist")
+    return layers
+
+
+def load_settings(overrides: list[str] | None = None, env: str | None = None) -> Settings:
+    """Build the settings from every layer. ``env`` defaults to $RECSYS_ENV (no env layer if unset)."""
+    conf_dir = Path(os.environ.get("RECSYS_CONF_DIR", DEFAULT_CONF_DIR))
+    file_values = _read_toml_layers(conf_dir, env or os.environ.get("RECSYS_ENV"))
+    env_values = Settings().model_dump(exclude_unset=True)  # environment only: nothing else is set here
+    cli_values = parse_overrides(overrides or [])
+    return Settings(**_merge(_merge(file_values, env_values), cli_values))

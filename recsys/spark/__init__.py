@@ -1,0 +1,1 @@
+"""Everything that runs inside Spark. With recsys.io (the Spark readers), the only code that imports pyspark."""

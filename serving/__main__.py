@@ -1,0 +1,52 @@
+"""python -m serving --artifacts DIR [--name NAME] [--host H] [--port P] [--print-examples]"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from urllib.parse import quote
+
+import polars as pl
+import uvicorn
+
+from recsys import artifacts
+from recsys import pipeline as paths
+from recsys import schemas as S
+from serving.app import create_app
+
+
+def print_examples(root: str, name: str, host: str, port: int) -> None:
+    """curl lines that work as printed against this bundle, with a real user and item from it."""
+    folder = artifacts.resolve(root, name)
+    user = pl.read_parquet(folder / paths.USERS / "*.parquet")[S.USER_ID][0]
+    item = pl.read_parquet(folder / paths.ITEMS / "*.parquet").sort(S.ITEM_IDX)[S.ITEM_ID][0]
+    base = f"http://{host}:{port}"
+    print(f"\nBundle {folder} is live (LATEST). Start the service:\n")
+    print(f"  make serve        # or: .venv/bin/python -m serving --artifacts {root} --name {name} --port {port}\n")
+    print("Then, from another terminal:\n")
+    print(f"  curl '{base}/healthz'")
+    print(f"  curl '{base}/recommend?user={quote(user)}&k=5'")
+    print(f"  curl '{base}/similar-users?user={quote(user)}&k=5'")
+    print(f"  curl '{base}/similar-items?item={quote(item)}&k=5'")
+    print(f"\nOpenAPI docs: {base}/docs\n")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m serving", description="Serve the LATEST bundle over HTTP.")
+    parser.add_argument("--artifacts", required=True, help="artifact root the build job wrote to (its --output)")
+    parser.add_argument("--name", default="default", help="bundle name (default: %(default)s)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--print-examples", action="store_true", help="print curl examples for this bundle and exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.print_examples:
+        print_examples(args.artifacts, args.name, args.host, args.port)
+        return 0
+    uvicorn.run(create_app(args.artifacts, args.name), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,51 @@
+"""Response models: the public shape of every answer, separate from the bundle's internal objects."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ScoredItem(BaseModel):
+    """An item, its score, and whatever metadata the bundle holds for it (title, artist, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+    item: str
+    score: float
+
+
+class ScoredUser(BaseModel):
+    user: str
+    score: float
+
+
+class Recommendations(BaseModel):
+    user: str
+    model: str
+    version: str
+    items: list[ScoredItem]
+
+
+class SimilarItems(BaseModel):
+    item: str
+    model: str
+    version: str
+    items: list[ScoredItem]
+
+
+class SimilarUsers(BaseModel):
+    user: str
+    model: str
+    version: str
+    users: list[ScoredUser]
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+class Error(BaseModel):
+    """Every 4xx answer: what went wrong, and which parameter it concerns."""
+
+    error: str
+    parameter: str | None = None

@@ -1,0 +1,83 @@
+"""One contract every model family passes, on every device it supports."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recsys.models import ALS, CoOccurrence, Item2Vec, Popularity
+from recsys.models.base import top_k
+from recsys.settings import ALSSettings, Item2VecSettings
+
+pytestmark = pytest.mark.spark
+
+K = 10
+
+
+def fit(name, tables, user_items, device="false"):
+    if name == "popularity":
+        return Popularity().fit(user_items)
+    if name == "cooccurrence":
+        return CoOccurrence().fit(tables.cooccurrence, tables.n_items)
+    if name == "item2vec":
+        return Item2Vec(Item2VecSettings(epochs=10, workers=1)).fit(tables.sequences, tables.n_items)
+    return ALS(ALSSettings(factors=16, iterations=10, use_gpu=device)).fit(user_items)
+
+
+MODELS = [
+    ("popularity", "false"),
+    ("cooccurrence", "false"),
+    ("item2vec", "false"),
+    ("als", "false"),
+    pytest.param("als", "true", marks=pytest.mark.gpu, id="als-gpu"),
+]
+
+
+@pytest.mark.parametrize(("name", "device"), MODELS)
+def test_recommend_contract(name, device, planted):
+    tables, user_items, synth, user_ids, item_ids = planted
+    model = fit(name, tables, user_items, device)
+    users = np.arange(tables.n_users)
+    ids, scores = model.recommend(users, user_items, K)
+
+    assert model.name == name
+    assert ids.shape == scores.shape == (len(users), K)
+    assert ids.dtype == np.int64 and scores.dtype == np.float32
+    assert ((ids >= 0) & (ids < tables.n_items) | (ids == -1)).all()
+    valid = ids >= 0
+    assert np.all(np.diff(np.where(valid, scores, -np.inf), axis=1) <= 1e-6), "scores must be best first"
+    for u in users:
+        seen = user_items.indices[user_items.indptr[u] : user_items.indptr[u + 1]]
+        assert not np.isin(ids[u][valid[u]], seen).any(), f"user {u} was recommended an item it holds"
+    # batch-first: a sub-batch gives the same answer as the whole batch
+    sub_ids, _ = model.recommend(users[5:9], user_items, K)
+    assert (sub_ids == ids[5:9]).all()
+
+    if name == "popularity":  # not personalised: the most-held items each user lacks, in order
+        order = np.argsort(-model.item_users_, kind="stable")
+        first_unseen = [next(i for i in order if user_items[u, i] == 0) for u in users]
+        assert ids[:, 0].tolist() == first_unseen
+    else:  # planted quality: personalised models recommend the playlist's own taste cluster
+        share = np.mean([planted_cluster(synth, item_ids[i]) == playlist_cluster(synth, user_ids[u])
+                         for u in users for i in ids[u] if i >= 0])
+        assert share > 0.8, f"{name}: only {share:.0%} of recommendations in the playlist's cluster"
+
+
+def planted_cluster(synth, item_id):
+    return synth.tracks.row(int(item_id[1:]), named=True)["cluster"]
+
+
+def playlist_cluster(synth, user_id):
+    """A playlist's cluster is the one its first track was drawn from."""
+    first = synth.clicks.filter((pl.col("user_id") == user_id) & (pl.col("position") == 0))["item_id"][0]
+    return planted_cluster(synth, first)
+
+
+def test_top_k_masks_seen_and_pads():
+    import scipy.sparse as sp
+
+    scores = np.array([[0.1, 0.9, 0.5, 0.3], [1.0, 2.0, 3.0, 4.0]], dtype=np.float32)
+    seen = sp.csr_matrix(np.array([[0, 1, 0, 0], [1, 1, 1, 0]]))
+    ids, best = top_k(scores, seen, 5)
+    assert ids.tolist() == [[2, 3, 0, -1, -1], [3, -1, -1, -1, -1]]
+    assert best[0, :3].tolist() == pytest.approx([0.5, 0.3, 0.1])
+    assert np.isneginf(best[1, 1:]).all()

@@ -1,0 +1,67 @@
+"""Each Spark transform on tiny frames whose answers are known by hand."""
+
+import pytest
+
+from recsys import schemas as S
+from recsys.spark import idmap, tables
+
+pytestmark = pytest.mark.spark
+
+COLUMNS = [S.USER_IDX, S.ITEM_IDX, S.COUNT, S.POSITION, S.ROW]
+
+
+def frame(spark, rows):
+    return spark.createDataFrame(rows, f"{S.USER_IDX} int, {S.ITEM_IDX} int, {S.COUNT} long, {S.POSITION} long, {S.ROW} long")
+
+
+def test_ratings_sum_counts_per_user_item(spark):
+    df = frame(spark, [(0, 1, 1, 0, 0), (0, 1, 2, 1, 1), (0, 2, 1, 2, 2), (1, 1, 5, 0, 3)])
+    got = {(r[0], r[1]): r[2] for r in tables.ratings(df).collect()}
+    assert got == {(0, 1): 3, (0, 2): 1, (1, 1): 5}
+
+
+def test_sequences_follow_position_then_input_order(spark):
+    # user 0: positions 2, 0, 1 -> items 30, 10, 20 reorder to 10, 20, 30; user 1 ties on position -> row order
+    df = frame(spark, [(0, 30, 1, 2, 0), (0, 10, 1, 0, 1), (0, 20, 1, 1, 2), (1, 7, 1, 0, 9), (1, 8, 1, 0, 4)])
+    got = {r[S.USER_IDX]: r[S.ITEMS] for r in tables.sequences(df).collect()}
+    assert got == {0: [10, 20, 30], 1: [8, 7]}
+
+
+def test_cooccurrence_counts_pairs_inside_the_window_both_ways(spark):
+    seqs = spark.createDataFrame([(0, [1, 2, 3, 4]), (1, [1, 2]), (2, [5])], f"{S.USER_IDX} int, {S.ITEMS} array<int>")
+    got = {(r[0], r[1]): r[2] for r in tables.cooccurrence(seqs, window=2, top_n=10).collect()}
+    # window 2 over [1,2,3,4]: (1,2) (1,3) (2,3) (2,4) (3,4); [1,2] adds (1,2) again; [5] has no pairs
+    expected = {(1, 2): 2, (1, 3): 1, (2, 3): 1, (2, 4): 1, (3, 4): 1}
+    assert got == {**expected, **{(b, a): c for (a, b), c in expected.items()}}
+
+
+def test_cooccurrence_skips_self_pairs_and_keeps_top_n(spark):
+    seqs = spark.createDataFrame([(0, [1, 1, 2]), (1, [1, 3]), (2, [1, 3]), (3, [1, 4])], f"{S.USER_IDX} int, {S.ITEMS} array<int>")
+    got = tables.cooccurrence(seqs, window=1, top_n=1).collect()
+    neighbours = {r[S.ITEM_A]: (r[S.ITEM_B], r[S.COUNT]) for r in got}
+    assert neighbours[1] == (3, 2)  # 3 beats 2 and 4 (one each); (1, 1) never counted
+    assert len([r for r in got if r[S.ITEM_A] == 1]) == 1
+
+
+def test_id_maps_are_dense_and_items_ordered_by_popularity(spark):
+    df = spark.createDataFrame(
+        [("u2", "b"), ("u1", "a"), ("u1", "b"), ("u3", "b"), ("u3", "c"), ("u2", "c")], f"{S.USER_ID} string, {S.ITEM_ID} string"
+    )
+    users = {r[0]: r[1] for r in idmap.user_index(df).collect()}
+    items = {r[0]: r[1] for r in idmap.item_index(df).collect()}
+    assert users == {"u1": 0, "u2": 1, "u3": 2}
+    assert items == {"b": 0, "c": 1, "a": 2}  # b held by 3 users, c by 2, a by 1
+
+
+def test_holdout_takes_the_last_item_of_long_enough_playlists(spark):
+    rows = [(u, 100 * u + p, 1, p, p) for u in range(200) for p in range(u % 5)]  # lengths 0..4
+    df = frame(spark, rows)
+    train, holdout = tables.holdout_last_item(df, fraction=0.5, min_items=3, seed=1)
+    held = {r[0]: r[1] for r in holdout.collect()}
+    assert held, "some playlists must be held out"
+    assert all(u % 5 >= 3 and item == 100 * u + u % 5 - 1 for u, item in held.items())
+    eligible = sum(1 for u in range(200) if u % 5 >= 3)
+    assert 0.3 * eligible < len(held) < 0.7 * eligible
+    assert train.count() + len(held) == len(rows)
+    _, again = tables.holdout_last_item(df, fraction=0.5, min_items=3, seed=1)
+    assert {r[0] for r in again.collect()} == set(held)  # seeded: the same playlists every time

@@ -1,0 +1,57 @@
+"""Bundles publish atomically, never half-written, and refuse files that do not match their manifest."""
+
+import pytest
+
+from recsys.artifacts import LATEST, BundleError, BundleWriter, resolve, verify
+
+
+def write_bundle(root, payload: bytes, fail: bool = False):
+    with BundleWriter(root, "b") as bundle:
+        bundle.path("vectors/x.npy").write_bytes(payload)
+        if fail:
+            raise RuntimeError("job died mid-way")
+        return bundle.publish({"counts": {"x": 1}})
+
+
+def test_publish_moves_the_bundle_into_place_then_flips_latest(tmp_path):
+    folder = write_bundle(tmp_path, b"one")
+    assert resolve(tmp_path, "b") == folder
+    manifest = verify(folder)
+    assert manifest["files"]["vectors/x.npy"]["bytes"] == 3
+    assert manifest["counts"] == {"x": 1}
+    assert not list((tmp_path / "b").glob(".staging-*"))
+
+
+def test_failed_job_leaves_latest_on_the_previous_bundle(tmp_path):
+    good = write_bundle(tmp_path, b"good")
+    with pytest.raises(RuntimeError, match="mid-way"):
+        write_bundle(tmp_path, b"half", fail=True)
+    assert resolve(tmp_path, "b") == good
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted([LATEST, good.name])
+
+
+def test_a_second_publish_becomes_latest(tmp_path):
+    write_bundle(tmp_path, b"one")
+    second = write_bundle(tmp_path, b"two")
+    assert resolve(tmp_path, "b") == second
+
+
+def test_corrupted_or_missing_files_fail_verification(tmp_path):
+    folder = write_bundle(tmp_path, b"data")
+    (folder / "vectors/x.npy").write_bytes(b"DATA")
+    with pytest.raises(BundleError, match="does not match its checksum"):
+        verify(folder)
+    (folder / "vectors/x.npy").unlink()
+    with pytest.raises(BundleError, match="missing"):
+        verify(folder)
+
+
+def test_resolve_without_a_published_bundle_says_what_to_do(tmp_path):
+    with pytest.raises(BundleError, match="build_embeddings"):
+        resolve(tmp_path, "b")
+
+
+@pytest.mark.parametrize("name", ["", "../x", ".hidden"])
+def test_bundle_names_cannot_escape_the_root(tmp_path, name):
+    with pytest.raises(ValueError):
+        BundleWriter(tmp_path, name)

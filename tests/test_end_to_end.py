@@ -1,0 +1,109 @@
+"""Synthetic log -> spark-submit the job -> uvicorn in a subprocess -> HTTP queries with known answers."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from recsys.artifacts import resolve, verify
+from recsys.synth import SynthConfig, generate
+from tests.conftest import Service, run_build_job
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("e2e")
+    synth = generate(SynthConfig(playlists=1500, tracks=300, clusters=6, seed=11))
+    synth.clicks.write_csv(folder / "clicks.csv")
+    synth.tracks.write_csv(folder / "tracks.csv")
+    job = run_build_job("--input", str(folder / "clicks.csv"), "--items", str(folder / "tracks.csv"), "--format", "long",
+                        "--output", str(folder / "artifacts"), "--name", "e2e", "--set", "item2vec.epochs=10")
+    assert job.returncode == 0, job.stderr[-3000:]
+    return folder, synth
+
+
+@pytest.fixture(scope="module")
+def service(built):
+    folder, _ = built
+    running = Service(folder / "artifacts", "e2e")
+    running.wait_ready()
+    yield running
+    running.stop()
+
+
+def test_bundle_is_complete_and_verifies(built):
+    folder, synth = built
+    bundle = resolve(folder / "artifacts", "e2e")
+    manifest = verify(bundle)
+    assert manifest["counts"]["interactions"] == synth.clicks.height
+    assert manifest["counts"]["rejects"] == 0
+    assert manifest["counts"]["users"] == 1500
+    assert manifest["config"]["item2vec"]["epochs"] == 10  # --set reached the job
+    assert len(manifest["input"]["fingerprint"]) == 64
+    report = json.loads((bundle / "report.json").read_text())
+    assert set(report["models"]) == {"popularity", "cooccurrence", "item2vec", "als"}
+    # planted transitions and clusters make every personalised model far better than popularity
+    pop = report["models"]["popularity"]["recall@10"]
+    for model in ("cooccurrence", "item2vec", "als"):
+        assert report["models"][model]["recall@10"] > 3 * pop
+
+
+def test_service_answers_over_http(built, service):
+    folder, synth = built
+    version = service.get("/healthz").json()["version"]
+    assert version == resolve(folder / "artifacts", "e2e").name
+
+    clusters = dict(zip(synth.tracks["item_id"], synth.tracks["cluster"]))
+    first_items = synth.clicks.filter(synth.clicks["position"] == 0)
+    checked = 0
+    for user, first in first_items.select("user_id", "item_id").head(20).iter_rows():
+        response = service.get("/recommend", user=user, k=10)
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["user"], body["model"], body["version"]) == (user, "als", version)
+        assert len(body["items"]) == 10
+        counts = Counter(item["cluster"] for item in body["items"])  # metadata travels with every item
+        assert counts[str(clusters[first])] >= 7, f"{user} from cluster {clusters[first]} got {counts}"
+        checked += 1
+    assert checked == 20
+
+    similar = service.get("/similar-items", item="t0", k=5).json()
+    assert similar["item"] == "t0" and len(similar["items"]) == 5 and "t0" not in [i["item"] for i in similar["items"]]
+    assert sum(i["cluster"] == str(clusters["t0"]) for i in similar["items"]) >= 4
+    users = service.get("/similar-users", user="p0", k=5).json()
+    assert len(users["users"]) == 5 and "p0" not in [u["user"] for u in users["users"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "parameter"),
+    [
+        ("/recommend", {"user": "nobody"}, 404, "user"),
+        ("/similar-users", {"user": "nobody"}, 404, "user"),
+        ("/similar-items", {"item": "nothing"}, 404, "item"),
+        ("/recommend", {"user": "p0", "k": "0"}, 422, "k"),
+        ("/recommend", {"user": "p0", "k": "abc"}, 422, "k"),
+        ("/recommend", {"user": "p0", "k": "501"}, 422, "k"),
+        ("/recommend", {}, 422, "user"),
+    ],
+)
+def test_bad_requests_get_json_errors_naming_the_parameter(service, path, params, status, parameter):
+    response = service.get(path, **params)
+    assert response.status_code == status
+    body = response.json()
+    assert body["parameter"] == parameter
+    assert parameter in body["error"]
+
+
+def test_failed_job_leaves_the_live_bundle_alone(built, tmp_path):
+    folder, _ = built
+    live = resolve(folder / "artifacts", "e2e")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user_id,item_id,count\n" + "u1,a,1\n" * 10 + "u2,b,-3\n" * 5)
+    job = run_build_job("--input", str(bad), "--format", "long", "--output", str(folder / "artifacts"), "--name", "e2e")
+    assert job.returncode == 2
+    output = job.stdout + job.stderr  # spark-submit merges the driver's stderr into stdout
+    assert f"{bad}: 5 of 15 rows" in output and "count must be positive (5 rows), first: 'u2,b,-3'" in output
+    assert resolve(folder / "artifacts", "e2e") == live
+    assert not list((folder / "artifacts" / "e2e").glob(".staging-*"))

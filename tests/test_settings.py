@@ -1,0 +1,43 @@
+import tomllib
+
+import pytest
+from pydantic import ValidationError
+
+from recsys.settings import DEFAULT_CONF_DIR, Settings, load_settings, parse_overrides
+
+
+def test_base_toml_matches_the_code_defaults():
+    """conf/base.toml documents the defaults; it must say what the code does."""
+    on_disk = tomllib.loads((DEFAULT_CONF_DIR / "base.toml").read_text())
+    assert on_disk == Settings().model_dump(mode="json")
+
+
+def test_layers_apply_lowest_first(tmp_path, monkeypatch):
+    (tmp_path / "base.toml").write_text("[als]\nfactors = 16\niterations = 3\n[item2vec]\nepochs = 4\n")
+    (tmp_path / "prod.toml").write_text("[als]\nfactors = 32\n")
+    monkeypatch.setenv("RECSYS_CONF_DIR", str(tmp_path))
+    monkeypatch.setenv("RECSYS__ALS__ITERATIONS", "9")
+    monkeypatch.setenv("RECSYS__ITEM2VEC__EPOCHS", "5")
+    settings = load_settings(["item2vec.epochs=6"], env="prod")
+    assert settings.als.factors == 32  # env file over base
+    assert settings.als.iterations == 9  # environment over files
+    assert settings.item2vec.epochs == 6  # --set over environment
+    assert settings.als.regularization == Settings().als.regularization  # untouched keys keep defaults
+
+
+def test_set_values_are_validated():
+    with pytest.raises(ValidationError, match="factors"):
+        load_settings(["als.factors=abc"])
+    with pytest.raises(ValidationError):
+        load_settings(["als.no_such_key=1"])
+
+
+@pytest.mark.parametrize("bad", ["als.factors", "factors=3", "a.b.c=1", ".x=1"])
+def test_malformed_overrides_are_refused(bad):
+    with pytest.raises(ValueError, match="section.key=value"):
+        parse_overrides([bad])
+
+
+def test_missing_env_layer_is_an_error(monkeypatch):
+    with pytest.raises(FileNotFoundError, match="nosuchenv"):
+        load_settings(env="nosuchenv")
