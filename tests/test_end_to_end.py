@@ -107,3 +107,23 @@ def test_failed_job_leaves_the_live_bundle_alone(built, tmp_path):
     assert f"{bad}: 5 of 15 rows" in output and "count must be positive (5 rows), first: 'u2,b,-3'" in output
     assert resolve(folder / "artifacts", "e2e") == live
     assert not list((folder / "artifacts" / "e2e").glob(".staging-*"))
+
+
+def test_printed_curl_examples_work_as_printed(built, service):
+    """make demo ends with these lines; each must answer 200 from a service on the printed port."""
+    import re
+    import subprocess
+    import sys
+
+    import httpx
+
+    folder, _ = built
+    printed = subprocess.run(
+        [sys.executable, "-m", "serving", "--artifacts", str(folder / "artifacts"), "--name", "e2e",
+         "--port", str(service.port), "--print-examples"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    urls = re.findall(r"curl '([^']+)'", printed)
+    assert len(urls) == 4
+    for url in urls:
+        assert httpx.get(url, timeout=10).status_code == 200, url
