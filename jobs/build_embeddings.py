@@ -1,4 +1,4 @@
-"""spark-submit jobs/build_embeddings.py --input PATH --format long|yes --output DIR [--name NAME] [--set k=v ...]
+"""spark-submit jobs/build_embeddings.py --input PATH --format FORMAT --output DIR [--name NAME] [--set k=v ...]
 
 Builds the bundle DIR/NAME/VERSION/ (id maps, ratings, co-occurrence, sequences, item2vec and ALS vectors,
 FAISS indexes, evaluation report, manifest) and then points DIR/NAME/LATEST at it.
@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from recsys.io import FORMATS, RejectRatioExceeded
+from recsys.io import FORMATS, InputSpec, RejectRatioExceeded
 from recsys.pipeline import BuildRequest, build_bundle
 from recsys.settings import load_settings
 from recsys.spark.session import spark_session
@@ -18,11 +18,15 @@ from recsys.spark.session import spark_session
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="build_embeddings.py", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--input", required=True, help="click log: a CSV/Parquet file or folder (long), or a Yes.com folder")
+    parser.add_argument("--input", required=True,
+                        help="click log: CSV/Parquet file or folder (long), Yes.com folder (yes), folder of MPD JSON "
+                             "slices (mpd), MatrixMarket coordinate file (mtx)")
     parser.add_argument("--format", required=True, choices=FORMATS, help="input format (see README: Your own data)")
     parser.add_argument("--output", required=True, help="artifact root; the bundle goes to OUTPUT/NAME/VERSION")
     parser.add_argument("--name", default="default", help="bundle name (default: %(default)s)")
     parser.add_argument("--items", help="long format only: item metadata CSV/Parquet with an item_id column")
+    parser.add_argument("--row-labels", help="mtx only: one user id per line (line i names row i)")
+    parser.add_argument("--column-labels", help="mtx only: one item id per line (line j names column j)")
     parser.add_argument("--env", help="settings layer conf/ENV.toml (default: $RECSYS_ENV)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override one setting, e.g. --set als.factors=128 (repeatable)")
@@ -37,7 +41,8 @@ def main(argv: list[str]) -> int:
     settings = load_settings(args.overrides, args.env)
     spark = spark_session(settings.spark)
     try:
-        request = BuildRequest(args.input, args.format, args.output, args.name, args.items)
+        source = InputSpec(args.input, args.format, args.items, args.row_labels, args.column_labels)
+        request = BuildRequest(source, args.output, args.name)
         folder = build_bundle(spark, request, settings)
     except (RejectRatioExceeded, ValueError, FileNotFoundError) as exc:
         logging.getLogger("build_embeddings").error("%s", exc)

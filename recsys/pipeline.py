@@ -13,7 +13,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from recsys import schemas as S
 from recsys.artifacts import BundleWriter
 from recsys.evaluation.offline import evaluate, format_table
 from recsys.index import build_index, save_index
-from recsys.io import check_reject_ratio, read_interactions, summarize_rejects
+from recsys.io import InputSpec, ReadResult, check_reject_ratio, read_interactions, summarize_rejects
 from recsys.matrices import read_holdout, read_user_items
 from recsys.models import ALS, CoOccurrence, Item2Vec, Popularity
 from recsys.settings import Settings
@@ -73,11 +73,9 @@ def input_fingerprint(path: str) -> str:
 
 @dataclass(frozen=True)
 class BuildRequest:
-    input: str
-    format: str
+    source: InputSpec
     output: str
     name: str
-    items: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,16 +132,18 @@ def run_evaluation(
     }
 
 
-def read_validated(spark: SparkSession, request: BuildRequest, settings: Settings, bundle: BundleWriter) -> Any:
+def read_validated(
+    spark: SparkSession, request: BuildRequest, settings: Settings, bundle: BundleWriter
+) -> tuple[ReadResult, DataFrame, int, int]:
     """Read the input, write its rejects into the bundle, and stop if too many rows were refused."""
-    result = read_interactions(spark, request.format, request.input, settings.input, request.items)
+    result = read_interactions(spark, request.source, settings.input)
     rejects_path = str(bundle.path(REJECTS))
     result.rejects.write.parquet(rejects_path)
     rejects = spark.read.parquet(rejects_path)
     interactions = result.interactions.cache()
     reasons = summarize_rejects(rejects)
     n_valid, n_rejected = interactions.count(), sum(r.count for r in reasons)
-    check_reject_ratio(request.input, n_valid + n_rejected, reasons, settings.input.max_reject_ratio)
+    check_reject_ratio(request.source.path, n_valid + n_rejected, reasons, settings.input.max_reject_ratio)
     if n_rejected:
         log.warning("%d malformed rows set aside in %s: %s", n_rejected, rejects_path,
                     {r.reason: r.count for r in reasons})
@@ -194,8 +194,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
 
         manifest = {
             "config": settings.model_dump(mode="json"),
-            "input": {"path": request.input, "format": request.format, "items": request.items,
-                      "fingerprint": input_fingerprint(request.input)},
+            "input": {**asdict(request.source), "fingerprint": input_fingerprint(request.source.path)},
             "counts": {"interactions": n_valid, "rejects": n_rejected, "users": n_users, "items": n_items,
                        "ratings": int(user_items.nnz)},
             "evaluation": report and report["models"],

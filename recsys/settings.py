@@ -76,7 +76,7 @@ class ServingSettings(Section):
 
 
 class Settings(BaseSettings):
-    """Everything a job or the service can be told; see docs/configuration.md."""
+    """Everything a job or the service can be told; conf/base.toml lists every key with its default."""
 
     model_config = SettingsConfigDict(env_prefix="RECSYS__", env_nested_delimiter="__", extra="forbid")
 

@@ -41,13 +41,19 @@ def integer_check(column: str, parsed: Column, what: str = "an integer") -> Chec
     return (parsed.isNull(), f"{column} is not {what}")
 
 
-def split_valid(df: DataFrame, checks: list[Check], raw: Column, source: str) -> tuple[DataFrame, DataFrame]:
-    """(rows passing every check, rejects (source, raw, reason) naming the first failed check)."""
+def split_valid(
+    df: DataFrame, checks: list[Check], raw: Column, source: str | Column
+) -> tuple[DataFrame, DataFrame]:
+    """(rows passing every check, rejects (source, raw, reason) naming the first failed check).
+
+    ``source`` names the input: a path, or a column holding each row's file.
+    """
     reason = F.coalesce(*[F.when(failed, F.lit(message)) for failed, message in checks])
     marked = df.withColumn("_reason", reason)
     valid = marked.where(F.col("_reason").isNull()).drop("_reason")
     rejects = marked.where(F.col("_reason").isNotNull()).select(
-        F.lit(source).alias(S.SOURCE), raw.alias(S.RAW), F.col("_reason").alias(S.REASON)
+        (F.lit(source) if isinstance(source, str) else source).alias(S.SOURCE), raw.alias(S.RAW),
+        F.col("_reason").alias(S.REASON),
     )
     return valid, rejects
 

@@ -8,15 +8,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from recsys import schemas as S
+from recsys.io.lines import numbered_lines
 from recsys.io.rejects import ReadResult, integer_check, split_valid
 
 HEADER_LINES = 2  # external song ids, then appearance counts
-
-
-def _numbered_lines(spark: SparkSession, path: str) -> DataFrame:
-    """(value, line) with the 0-based line number, kept in file order by zipWithIndex."""
-    lines = spark.read.text(path)
-    return lines.rdd.zipWithIndex().map(lambda pair: (pair[0][0], pair[1])).toDF("value string, line long")
 
 
 def _songs(spark: SparkSession, folder: str) -> tuple[DataFrame, DataFrame]:
@@ -45,7 +40,7 @@ def read_yes(spark: SparkSession, folder: str) -> ReadResult:
     path = str(PurePosixPath(folder) / "train.txt")
     metadata, song_rejects = _songs(spark, folder)
 
-    playlists = _numbered_lines(spark, path).where(F.col("line") >= HEADER_LINES)
+    playlists = numbered_lines(spark, path).where(F.col("line") >= HEADER_LINES)
     line_raw = F.format_string("line %d: %s", F.col("line") + 1, F.col("value"))
     playlists, empty_rejects = split_valid(playlists, [(F.trim("value") == "", "empty playlist")], line_raw, path)
     tokens = playlists.select(

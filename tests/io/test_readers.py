@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from recsys import schemas as S
-from recsys.io import RejectRatioExceeded, RejectReason, check_reject_ratio, read_interactions, summarize_rejects
+from recsys.io import InputSpec, RejectRatioExceeded, RejectReason, check_reject_ratio, read_interactions, summarize_rejects
 from recsys.settings import InputSettings
 
 pytestmark = pytest.mark.spark
@@ -37,7 +37,7 @@ def test_long_csv_sets_aside_each_kind_of_bad_row(spark, tmp_path):
         b"u-with-a-long-id,a,1,0\n"  # over max_id_length
         b"u3,\xff\xfe,1,0\n"  # invalid UTF-8
     )
-    result = read_interactions(spark, "long", str(path), SETTINGS)
+    result = read_interactions(spark, InputSpec(str(path), "long"), SETTINGS)
     assert rows_by_user(result.interactions) == [("u1", "a", 2, 0), ("u1", "b", 1, 1), ("u2", "a", 1, 0)]
     assert reasons(result.rejects) == sorted([
         "malformed CSV row (expected 4 fields)", "missing user_id", "missing item_id", "count is not an integer",
@@ -52,7 +52,7 @@ def test_long_csv_sets_aside_each_kind_of_bad_row(spark, tmp_path):
 def test_long_csv_without_position_keeps_file_order_and_counts_one(spark, tmp_path):
     path = tmp_path / "clicks.csv"
     path.write_text("user_id,item_id\nu1,z\nu1,a\nu1,m\n")
-    rows = sorted(read_interactions(spark, "long", str(path), SETTINGS).interactions.collect(), key=lambda r: r[S.POSITION])
+    rows = sorted(read_interactions(spark, InputSpec(str(path), "long"), SETTINGS).interactions.collect(), key=lambda r: r[S.POSITION])
     assert [r[S.ITEM_ID] for r in rows] == ["z", "a", "m"]
     assert {r[S.COUNT] for r in rows} == {1}
 
@@ -61,14 +61,14 @@ def test_long_csv_missing_required_column_is_a_clear_error(spark, tmp_path):
     path = tmp_path / "clicks.csv"
     path.write_text("user,item_id\nu1,a\n")
     with pytest.raises(ValueError, match=r"missing required column\(s\) \['user_id'\]"):
-        read_interactions(spark, "long", str(path), SETTINGS)
+        read_interactions(spark, InputSpec(str(path), "long"), SETTINGS)
 
 
 def test_long_parquet_with_timestamps_orders_by_time(spark, tmp_path):
     path = tmp_path / "clicks.parquet"
     pq.write_table(pa.table({"user_id": ["u1", "u1", "u1", None], "item_id": ["a", "b", "c", "d"],
                              "timestamp": [30, 10, 20, 5]}), path)
-    result = read_interactions(spark, "long", str(path), SETTINGS)
+    result = read_interactions(spark, InputSpec(str(path), "long"), SETTINGS)
     rows = sorted(result.interactions.collect(), key=lambda r: r[S.POSITION])
     assert [r[S.ITEM_ID] for r in rows] == ["b", "c", "a"]
     assert reasons(result.rejects) == ["missing user_id"]
@@ -78,7 +78,7 @@ def test_item_metadata_rejects_duplicates_and_missing_ids(spark, tmp_path):
     clicks, items = tmp_path / "clicks.csv", tmp_path / "items.csv"
     clicks.write_text("user_id,item_id\nu1,a\n")
     items.write_text("item_id,title\na,First\na,Again\n,Nameless\n")
-    result = read_interactions(spark, "long", str(clicks), SETTINGS, items_path=str(items))
+    result = read_interactions(spark, InputSpec(str(clicks), "long", items=str(items)), SETTINGS)
     assert [(r[S.ITEM_ID], r["title"]) for r in result.item_metadata.collect()] == [("a", "First")]
     assert reasons(result.rejects) == ["duplicate item_id", "missing item_id"]
 
@@ -86,7 +86,7 @@ def test_item_metadata_rejects_duplicates_and_missing_ids(spark, tmp_path):
 def test_yes_folder_reads_playlists_by_line_and_rejects_bad_tokens(spark, tmp_path):
     (tmp_path / "song_hash.txt").write_text("0\tSong A\tArtist A\n1\tSong B\tArtist B\n2\tSong C\tArtist C\nbroken line\n")
     (tmp_path / "train.txt").write_text("111 222 333\n5 5 5\n0 1 2 \n2 0 \n\n1 x 7 \n")
-    result = read_interactions(spark, "yes", str(tmp_path), SETTINGS)
+    result = read_interactions(spark, InputSpec(str(tmp_path), "yes"), SETTINGS)
     assert rows_by_user(result.interactions) == [
         ("0", "0", 1, 0), ("0", "1", 1, 1), ("0", "2", 1, 2), ("1", "0", 1, 1), ("1", "2", 1, 0), ("3", "1", 1, 0),
     ]
@@ -101,7 +101,7 @@ def test_yes_folder_reads_playlists_by_line_and_rejects_bad_tokens(spark, tmp_pa
 def test_reject_summary_and_ratio_name_the_input_and_show_bad_rows(spark, tmp_path):
     path = tmp_path / "clicks.csv"
     path.write_text("user_id,item_id,count\n" + "u1,a,1\n" * 989 + ",a,1\n" * 8 + "u2,b,-3\n" * 3)
-    reasons = summarize_rejects(read_interactions(spark, "long", str(path), SETTINGS).rejects)
+    reasons = summarize_rejects(read_interactions(spark, InputSpec(str(path), "long"), SETTINGS).rejects)
     assert reasons == [RejectReason("missing user_id", 8, ",a,1"), RejectReason("count must be positive", 3, "u2,b,-3")]
     check_reject_ratio(str(path), 1000, reasons[:1], max_ratio=0.01)  # 0.8%: within the limit
     with pytest.raises(RejectRatioExceeded, match=r"clicks.csv: 11 of 1000 rows \(1.10%\)[\s\S]*"
@@ -111,6 +111,10 @@ def test_reject_summary_and_ratio_name_the_input_and_show_bad_rows(spark, tmp_pa
         check_reject_ratio("empty.csv", 0, [], max_ratio=0.5)
 
 
-def test_unknown_format_is_refused(spark, tmp_path):
-    with pytest.raises(ValueError, match="unknown input format 'mtx'"):
-        read_interactions(spark, "mtx", str(tmp_path), SETTINGS)
+def test_unknown_format_and_misplaced_side_files_are_refused():
+    with pytest.raises(ValueError, match="unknown input format 'csv'"):
+        InputSpec("x", "csv")
+    with pytest.raises(ValueError, match="--items is for --format long"):
+        InputSpec("x", "yes", items="t.csv")
+    with pytest.raises(ValueError, match="--row-labels"):
+        InputSpec("x", "long", row_labels="r.txt")
