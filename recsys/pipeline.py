@@ -31,6 +31,7 @@ from recsys.matrices import read_holdout, read_user_items
 from recsys.models import ALS, CoOccurrence, Item2Vec, Popularity
 from recsys.settings import Settings
 from recsys.spark import idmap, tables
+from recsys.spark.als import fit_spark_als
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +96,25 @@ def write_tables(interactions: DataFrame, settings: Settings, paths: Tables) -> 
     tables.sequences(interactions).write.parquet(paths.sequences)
     seqs = interactions.sparkSession.read.parquet(paths.sequences)
     c = settings.cooccurrence
-    tables.cooccurrence(seqs, c.window, c.top_n).write.parquet(paths.cooccurrence)
+    tables.cooccurrence(seqs, c.window, c.top_n, c.max_pairs_per_playlist).write.parquet(paths.cooccurrence)
 
 
-def fit_models(paths: Tables, settings: Settings) -> tuple[sp.csr_matrix, ALS, Item2Vec, CoOccurrence, Popularity]:
+def fit_als(spark: SparkSession, paths: Tables, user_items: sp.csr_matrix, settings: Settings) -> ALS:
+    """implicit on this node, or Spark MLlib on the cluster (als.backend=spark): the same factors either way."""
+    if settings.als.backend == "spark":
+        ratings = spark.read.parquet(paths.ratings)
+        factors = fit_spark_als(ratings, paths.n_users, paths.n_items, settings.als)
+        return ALS.from_factors(settings.als, *factors)
+    return ALS(settings.als).fit(user_items)
+
+
+def fit_models(
+    spark: SparkSession, paths: Tables, settings: Settings
+) -> tuple[sp.csr_matrix, ALS, Item2Vec, CoOccurrence, Popularity]:
     """Every model on one set of tables; returns the user x item matrix they were fitted on first."""
     user_items = read_user_items(paths.ratings, paths.n_users, paths.n_items)
-    with stage("ALS"):
-        als = ALS(settings.als).fit(user_items)
+    with stage(f"ALS ({settings.als.backend})"):
+        als = fit_als(spark, paths, user_items, settings)
     with stage("item2vec"):
         item2vec = Item2Vec(settings.item2vec).fit(paths.sequences, paths.n_items)
     cooc = CoOccurrence().fit(paths.cooccurrence, paths.n_items)
@@ -119,7 +131,7 @@ def run_evaluation(
     holdout.write.parquet(str(work / "holdout"))
     paths = Tables(str(work / "ratings"), str(work / "sequences"), str(work / "cooccurrence"), n_users, n_items)
     write_tables(train, settings, paths)
-    user_items, als, item2vec, cooc, popularity = fit_models(paths, settings)
+    user_items, als, item2vec, cooc, popularity = fit_models(interactions.sparkSession, paths, settings)
     users, items = read_holdout(str(work / "holdout"))
     results = evaluate([popularity, cooc, item2vec, als], user_items, users, items, e.k)
     log.info("evaluation on %d held-out playlists:\n%s", len(users), format_table(results))
@@ -180,7 +192,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             shutil.rmtree(bundle.path("_evaluation"))
 
         with stage("models on the full log"):
-            user_items, als, item2vec, _, _ = fit_models(paths, settings)
+            user_items, als, item2vec, _, _ = fit_models(spark, paths, settings)
             user_vectors = item2vec.user_vectors(user_items)
 
         with stage("vectors and FAISS indexes"):

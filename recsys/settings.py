@@ -39,6 +39,7 @@ class InputSettings(Section):
 class CooccurrenceSettings(Section):
     window: int = Field(3, ge=1, description="Pairs are counted between items at most this many positions apart.")
     top_n: int = Field(100, ge=1, description="Neighbours kept per item.")
+    max_pairs_per_playlist: int = Field(100_000, ge=1, description="Pairs counted per playlist at most.")
 
 
 class Item2VecSettings(Section):
@@ -58,6 +59,7 @@ class ALSSettings(Section):
     regularization: float = Field(0.05, ge=0.0)
     alpha: float = Field(2.0, gt=0.0, description="Confidence = 1 + alpha * count.")
     iterations: int = Field(15, ge=1)
+    backend: Literal["implicit", "spark"] = Field("implicit", description="spark: MLlib ALS on the cluster.")
     use_gpu: Literal["auto", "true", "false"] = Field("auto", description="auto: GPU when implicit reports CUDA.")
     seed: int = 7
 

@@ -45,6 +45,15 @@ class ALS:
         self.item_factors_ = np.ascontiguousarray(self.model_.item_factors, dtype=np.float32)
         return self
 
+    @classmethod
+    def from_factors(cls, settings: ALSSettings, user_factors: np.ndarray, item_factors: np.ndarray) -> "ALS":
+        """Wrap factors trained elsewhere (Spark MLlib) so they recommend through implicit's same code path."""
+        als = cls(settings)
+        als.model_ = AlternatingLeastSquares(factors=user_factors.shape[1], use_gpu=False)
+        als.model_.user_factors, als.model_.item_factors = user_factors, item_factors
+        als.user_factors_, als.item_factors_ = user_factors, item_factors
+        return als
+
     def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
         """implicit's own batched recommend, already-held items filtered."""
         users = np.asarray(users)

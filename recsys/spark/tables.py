@@ -24,14 +24,19 @@ def sequences(interactions: DataFrame) -> DataFrame:
     )
 
 
-def cooccurrence(seqs: DataFrame, window: int, top_n: int) -> DataFrame:
+def cooccurrence(seqs: DataFrame, window: int, top_n: int, max_pairs_per_playlist: int = 100_000) -> DataFrame:
     """(item_a, item_b, count): how often b stands within ``window`` positions of a, top ``top_n`` b per a.
 
     Pairs are generated inside each sequence with array functions (no self-join), so the work is
-    len * window per playlist rather than len squared. Symmetric; an item is never its own neighbour.
+    len * window per playlist rather than len squared, and at most ``max_pairs_per_playlist`` (only the first
+    max_pairs_per_playlist / window positions of a longer playlist start pairs). Symmetric; an item is never its
+    own neighbour. Skew: counts are combined map-side and shuffled by (a, b), and Spark computes a partial top-N
+    per item before the shuffle by item (WindowGroupLimit), so a hot item's final task sees at most
+    partitions x top_n rows.
     """
+    last_anchor = max(0, max_pairs_per_playlist // window - 1)
     pairs_expr = (
-        f"flatten(transform(sequence(0, size({S.ITEMS}) - 2), i -> "
+        f"flatten(transform(sequence(0, least(size({S.ITEMS}) - 2, {last_anchor})), i -> "
         f"transform(sequence(i + 1, least(i + {int(window)}, size({S.ITEMS}) - 1)), "
         f"j -> named_struct('a', {S.ITEMS}[i], 'b', {S.ITEMS}[j]))))"
     )

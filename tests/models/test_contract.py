@@ -7,19 +7,24 @@ import pytest
 from recsys.models import ALS, CoOccurrence, Item2Vec, Popularity
 from recsys.models.base import top_k
 from recsys.settings import ALSSettings, Item2VecSettings
+from recsys.spark.als import fit_spark_als
 
 pytestmark = pytest.mark.spark
 
 K = 10
 
 
-def fit(name, tables, user_items, device="false"):
+def fit(name, tables, user_items, device="false", spark=None):
     if name == "popularity":
         return Popularity().fit(user_items)
     if name == "cooccurrence":
         return CoOccurrence().fit(tables.cooccurrence, tables.n_items)
     if name == "item2vec":
         return Item2Vec(Item2VecSettings(epochs=10, workers=1)).fit(tables.sequences, tables.n_items)
+    if device == "spark":  # Spark MLlib backend: factors trained on the cluster, served by the same class
+        settings = ALSSettings(factors=16, iterations=10, backend="spark")
+        return ALS.from_factors(settings, *fit_spark_als(spark.read.parquet(tables.ratings), tables.n_users,
+                                                         tables.n_items, settings))
     return ALS(ALSSettings(factors=16, iterations=10, use_gpu=device)).fit(user_items)
 
 
@@ -28,14 +33,15 @@ MODELS = [
     ("cooccurrence", "false"),
     ("item2vec", "false"),
     ("als", "false"),
+    ("als", "spark"),
     pytest.param("als", "true", marks=pytest.mark.gpu, id="als-gpu"),
 ]
 
 
 @pytest.mark.parametrize(("name", "device"), MODELS)
-def test_recommend_contract(name, device, planted):
+def test_recommend_contract(name, device, planted, spark):
     tables, user_items, synth, user_ids, item_ids = planted
-    model = fit(name, tables, user_items, device)
+    model = fit(name, tables, user_items, device, spark)
     users = np.arange(tables.n_users)
     ids, scores = model.recommend(users, user_items, K)
 

@@ -65,3 +65,28 @@ def test_holdout_takes_the_last_item_of_long_enough_playlists(spark):
     assert train.count() + len(held) == len(rows)
     _, again = tables.holdout_last_item(df, fraction=0.5, min_items=3, seed=1)
     assert {r[0] for r in again.collect()} == set(held)  # seeded: the same playlists every time
+
+
+def test_cooccurrence_caps_pairs_per_playlist(spark):
+    seqs = spark.createDataFrame([(0, list(range(100)))], f"{S.USER_IDX} int, {S.ITEMS} array<int>")
+    got = tables.cooccurrence(seqs, window=2, top_n=10, max_pairs_per_playlist=20).collect()
+    # 20 pairs / window 2 = positions 0..9 start pairs: (i, i+1), (i, i+2) for i <= 9, each counted both ways
+    assert sum(r[S.COUNT] for r in got) == 2 * 20
+    assert max(max(r[S.ITEM_A], r[S.ITEM_B]) for r in got) == 11
+
+
+def test_cooccurrence_survives_a_huge_playlist_and_a_hot_item(spark):
+    """One 10,000-track playlist plus a track held by half of all playlists: exact counts, bounded tasks."""
+    n = 2000
+    rows = [(0, list(range(1000, 11_000)))]
+    rows += [(u, [7, 100 + u % 50] if u % 2 else [100 + u % 50, 200 + u % 50]) for u in range(1, n)]
+    seqs = spark.createDataFrame(rows, f"{S.USER_IDX} int, {S.ITEMS} array<int>")
+    result = tables.cooccurrence(seqs, window=3, top_n=5)
+    plan = result._jdf.queryExecution().executedPlan().toString()
+    assert "WindowGroupLimit" in plan and "Partial" in plan  # top-N per item computed before the shuffle by item
+    got = {(r[S.ITEM_A], r[S.ITEM_B]): r[S.COUNT] for r in result.collect()}
+    hot = sorted(((b, c) for (a, b), c in got.items() if a == 7), key=lambda x: (-x[1], x[0]))
+    # the hot item 7 sits next to 100 + u % 50 in the 1,000 odd playlists: 40 each for the 25 odd residues
+    assert hot == [(101, 40), (103, 40), (105, 40), (107, 40), (109, 40)]
+    assert got[(1000, 1001)] == 1 and got[(10_999, 10_998)] == 1  # the long playlist counted end to end
+    assert sum(1 for a, _ in got if a == 5000) == 5  # top_n respected inside it (6 neighbours, 5 kept)
