@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from recsys import schemas as S
 from recsys.artifacts import BundleWriter

@@ -94,7 +94,7 @@ class LoadedBundle:
     def describe_items(self, ids: np.ndarray, scores: np.ndarray) -> list[dict[str, Any]]:
         """Items with their score and every metadata column (item_id renamed to item)."""
         rows = self.items[ids.tolist()].to_dicts()
-        return [{"item": row.pop(S.ITEM_ID), "score": float(score), **row} for row, score in zip(rows, scores)]
+        return [{"item": row.pop(S.ITEM_ID), "score": float(score), **row} for row, score in zip(rows, scores, strict=True)]
 
     def recommend(self, user_id: str, k: int) -> list[dict[str, Any]]:
         """ALS: the user's factors against every item factor, items the user holds filtered inside FAISS."""
@@ -113,4 +113,4 @@ class LoadedBundle:
         """Users whose mean item2vec vector is closest by cosine, the user excluded."""
         u = self.user(user_id)
         ids, scores = search(self.users_item2vec, self.item2vec_user_vectors[u], k, exclude=np.array([u]))
-        return [{"user": self.user_ids[j], "score": float(s)} for j, s in zip(ids, scores)]
+        return [{"user": self.user_ids[j], "score": float(s)} for j, s in zip(ids, scores, strict=True)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -74,10 +75,8 @@ def planted(spark, tmp_path_factory):
     return tables, read_user_items(tables.ratings, tables.n_users, tables.n_items), synth, user_ids, item_ids
 
 
-def run_build_job(*args: str, master: str = "local[2]", timeout: int = 600) -> "subprocess.CompletedProcess[str]":
+def run_build_job(*args: str, master: str = "local[2]", timeout: int = 600) -> subprocess.CompletedProcess[str]:
     """spark-submit jobs/build_embeddings.py as a user runs it (local[2]: two cores, as in CI)."""
-    import subprocess
-
     command = [
         str(Path(sys.executable).parent / "spark-submit"), "--master", master,
         "--driver-java-options", f"-Dlog4j2.configurationFile={REPO / 'conf' / 'log4j2.properties'}",
@@ -91,7 +90,6 @@ class Service:
 
     def __init__(self, artifacts: Path, name: str) -> None:
         import socket
-        import subprocess
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

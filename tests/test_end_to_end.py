@@ -55,7 +55,7 @@ def test_service_answers_over_http(built, service):
     version = service.get("/healthz").json()["version"]
     assert version == resolve(folder / "artifacts", "e2e").name
 
-    clusters = dict(zip(synth.tracks["item_id"], synth.tracks["cluster"]))
+    clusters = dict(zip(synth.tracks["item_id"], synth.tracks["cluster"], strict=True))
     first_items = synth.clicks.filter(synth.clicks["position"] == 0)
     checked = 0
     for user, first in first_items.select("user_id", "item_id").head(20).iter_rows():

@@ -49,7 +49,8 @@ class ALS:
     def from_factors(cls, settings: ALSSettings, user_factors: np.ndarray, item_factors: np.ndarray) -> "ALS":
         """Wrap factors trained elsewhere (Spark MLlib) so they recommend through implicit's same code path."""
         als = cls(settings)
-        als.model_ = AlternatingLeastSquares(factors=user_factors.shape[1], use_gpu=False)
+        with threadpool_limits(1, "blas"):  # implicit checks the BLAS threadpool when constructed
+            als.model_ = AlternatingLeastSquares(factors=user_factors.shape[1], use_gpu=False)
         als.model_.user_factors, als.model_.item_factors = user_factors, item_factors
         als.user_factors_, als.item_factors_ = user_factors, item_factors
         return als

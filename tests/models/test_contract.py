@@ -4,10 +4,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.models import ALS, CoOccurrence, Item2Vec, Popularity
+from recsys.models import CoOccurrence, Item2Vec, Popularity
 from recsys.models.base import top_k
-from recsys.settings import ALSSettings, Item2VecSettings
-from recsys.spark.als import fit_spark_als
+from recsys.pipeline import fit_als
+from recsys.settings import ALSSettings, Item2VecSettings, Settings
 
 pytestmark = pytest.mark.spark
 
@@ -21,11 +21,9 @@ def fit(name, tables, user_items, device="false", spark=None):
         return CoOccurrence().fit(tables.cooccurrence, tables.n_items)
     if name == "item2vec":
         return Item2Vec(Item2VecSettings(epochs=10, workers=1)).fit(tables.sequences, tables.n_items)
-    if device == "spark":  # Spark MLlib backend: factors trained on the cluster, served by the same class
-        settings = ALSSettings(factors=16, iterations=10, backend="spark")
-        return ALS.from_factors(settings, *fit_spark_als(spark.read.parquet(tables.ratings), tables.n_users,
-                                                         tables.n_items, settings))
-    return ALS(ALSSettings(factors=16, iterations=10, use_gpu=device)).fit(user_items)
+    backend, use_gpu = ("spark", "false") if device == "spark" else ("implicit", device)
+    settings = Settings(als=ALSSettings(factors=16, iterations=10, backend=backend, use_gpu=use_gpu))
+    return fit_als(spark, tables, user_items, settings)  # the job's own backend choice
 
 
 MODELS = [
