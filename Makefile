@@ -16,7 +16,7 @@ PORT ?= 8000
 
 help:
 	@echo "make demo   - install, build a bundle from sample data, evaluate, print how to query it"
-	@echo "make test   - install and run the test suite"
+	@echo "make test   - install, lint (ruff) and run the test suite"
 	@echo "make serve  - serve the demo bundle on http://127.0.0.1:$(PORT)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -36,6 +36,8 @@ demo: install
 	$(PY) -m serving --artifacts $(ARTIFACTS) --name $(NAME) --port $(PORT) --print-examples
 
 test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 serve: install

@@ -18,9 +18,12 @@ from recsys.spark.session import spark_session
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="build_embeddings.py", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--input", required=True,
-                        help="click log: CSV/Parquet file or folder (long), Yes.com folder (yes), folder of MPD JSON "
-                             "slices (mpd), MatrixMarket coordinate file (mtx)")
+    parser.add_argument(
+        "--input",
+        required=True,
+        help="click log: CSV/Parquet file or folder (long), Yes.com folder (yes), folder of MPD JSON "
+        "slices (mpd), MatrixMarket coordinate file (mtx)",
+    )
     parser.add_argument("--format", required=True, choices=FORMATS, help="input format (see README: Your own data)")
     parser.add_argument("--output", required=True, help="artifact root; the bundle goes to OUTPUT/NAME/VERSION")
     parser.add_argument("--name", default="default", help="bundle name (default: %(default)s)")
@@ -28,14 +31,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--row-labels", help="mtx only: one user id per line (line i names row i)")
     parser.add_argument("--column-labels", help="mtx only: one item id per line (line j names column j)")
     parser.add_argument("--env", help="settings layer conf/ENV.toml (default: $RECSYS_ENV)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override one setting, e.g. --set als.factors=128 (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one setting, e.g. --set als.factors=128 (repeatable)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
     logging.getLogger("gensim.utils").setLevel(logging.WARNING)  # lifecycle dumps; per-epoch progress stays
     logging.getLogger("py4j").setLevel(logging.WARNING)
     settings = load_settings(args.overrides, args.env)

@@ -68,11 +68,13 @@ class BundleWriter:
         self.staging = self.home / f"{STAGING_PREFIX}{self.version}"
         self.published: Path | None = None
 
-    def __enter__(self) -> "BundleWriter":
+    def __enter__(self) -> BundleWriter:
         self.staging.mkdir(parents=True, exist_ok=False)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.published is None and self.staging.exists():
             shutil.rmtree(self.staging, ignore_errors=True)
             log.warning("bundle %s not published; staging folder removed", self.version)

@@ -67,7 +67,9 @@ def input_fingerprint(path: str) -> str:
     digest = hashlib.sha256()
     for file in files:
         stat = file.stat()
-        digest.update(f"{file.relative_to(root) if root.is_dir() else file.name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        digest.update(
+            f"{file.relative_to(root) if root.is_dir() else file.name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode()
+        )
     return digest.hexdigest()
 
 
@@ -156,8 +158,9 @@ def read_validated(
     n_valid, n_rejected = interactions.count(), sum(r.count for r in reasons)
     check_reject_ratio(request.source.path, n_valid + n_rejected, reasons, settings.input.max_reject_ratio)
     if n_rejected:
-        log.warning("%d malformed rows set aside in %s: %s", n_rejected, rejects_path,
-                    {r.reason: r.count for r in reasons})
+        log.warning(
+            "%d malformed rows set aside in %s: %s", n_rejected, rejects_path, {r.reason: r.count for r in reasons}
+        )
     return result, interactions, n_valid, n_rejected
 
 
@@ -175,12 +178,14 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             catalogue.orderBy(S.ITEM_IDX).write.parquet(str(bundle.path(ITEMS)))
             users, items = spark.read.parquet(str(bundle.path(USERS))), spark.read.parquet(str(bundle.path(ITEMS)))
             n_users, n_items = users.count(), items.count()
-            indexed = idmap.apply_index(interactions, users.select(S.USER_ID, S.USER_IDX),
-                                        items.select(S.ITEM_ID, S.ITEM_IDX)).cache()
+            indexed = idmap.apply_index(
+                interactions, users.select(S.USER_ID, S.USER_IDX), items.select(S.ITEM_ID, S.ITEM_IDX)
+            ).cache()
 
         with stage("ratings, sequences, co-occurrence"):
-            paths = Tables(str(bundle.path(RATINGS)), str(bundle.path(SEQUENCES)), str(bundle.path(COOCCURRENCE)),
-                           n_users, n_items)
+            paths = Tables(
+                str(bundle.path(RATINGS)), str(bundle.path(SEQUENCES)), str(bundle.path(COOCCURRENCE)), n_users, n_items
+            )
             write_tables(indexed, settings, paths)
 
         report = None
@@ -206,8 +211,13 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
         manifest = {
             "config": settings.model_dump(mode="json"),
             "input": {**asdict(request.source), "fingerprint": input_fingerprint(request.source.path)},
-            "counts": {"interactions": n_valid, "rejects": n_rejected, "users": n_users, "items": n_items,
-                       "ratings": int(user_items.nnz)},
+            "counts": {
+                "interactions": n_valid,
+                "rejects": n_rejected,
+                "users": n_users,
+                "items": n_items,
+                "ratings": int(user_items.nnz),
+            },
             "evaluation": report and report["models"],
         }
         return bundle.publish(manifest)

@@ -83,16 +83,20 @@ def generate(config: SynthConfig) -> SynthLog:
             else:
                 current = rng.choice(members[c], p=weights[c])
 
-    clicks = pl.DataFrame({
-        "user_id": [f"p{u}" for u in users],
-        "item_id": [f"t{i}" for i in items],
-        "position": positions,
-    })
-    tracks = pl.DataFrame({
-        "item_id": [f"t{i}" for i in range(config.tracks)],
-        "title": [f"Track {i}" for i in range(config.tracks)],
-        "cluster": cluster_of.astype(np.int64),
-    })
+    clicks = pl.DataFrame(
+        {
+            "user_id": [f"p{u}" for u in users],
+            "item_id": [f"t{i}" for i in items],
+            "position": positions,
+        }
+    )
+    tracks = pl.DataFrame(
+        {
+            "item_id": [f"t{i}" for i in range(config.tracks)],
+            "title": [f"Track {i}" for i in range(config.tracks)],
+            "cluster": cluster_of.astype(np.int64),
+        }
+    )
     return SynthLog(clicks, tracks, successor)
 
 
@@ -113,7 +117,9 @@ def main(argv: list[str]) -> int:
     if args.items:
         Path(args.items).parent.mkdir(parents=True, exist_ok=True)
         synth.tracks.write_csv(args.items)
-    log.info("wrote %d clicks of %d playlists over %d tracks to %s", synth.clicks.height, args.playlists, args.tracks, out)
+    log.info(
+        "wrote %d clicks of %d playlists over %d tracks to %s", synth.clicks.height, args.playlists, args.tracks, out
+    )
     return 0
 
 

@@ -47,8 +47,9 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         app.state.bundle = LoadedBundle.load(folder)
         yield
 
-    app = FastAPI(title="recsys", version="0.1.0", lifespan=lifespan,
-                  responses={404: {"model": Error}, 422: {"model": Error}})
+    app = FastAPI(
+        title="recsys", version="0.1.0", lifespan=lifespan, responses={404: {"model": Error}, 422: {"model": Error}}
+    )
 
     @app.exception_handler(UnknownId)
     async def unknown_id(_: Request, exc: UnknownId) -> JSONResponse:

@@ -55,7 +55,7 @@ class LoadedBundle:
     users_item2vec: faiss.Index
 
     @classmethod
-    def load(cls, folder: Path) -> "LoadedBundle":
+    def load(cls, folder: Path) -> LoadedBundle:
         manifest = artifacts.verify(folder)
         users = _read_parquet_folder(folder / paths.USERS).sort(S.USER_IDX)
         items = _read_parquet_folder(folder / paths.ITEMS).sort(S.ITEM_IDX)
@@ -94,7 +94,9 @@ class LoadedBundle:
     def describe_items(self, ids: np.ndarray, scores: np.ndarray) -> list[dict[str, Any]]:
         """Items with their score and every metadata column (item_id renamed to item)."""
         rows = self.items[ids.tolist()].to_dicts()
-        return [{"item": row.pop(S.ITEM_ID), "score": float(score), **row} for row, score in zip(rows, scores, strict=True)]
+        return [
+            {"item": row.pop(S.ITEM_ID), "score": float(score), **row} for row, score in zip(rows, scores, strict=True)
+        ]
 
     def recommend(self, user_id: str, k: int) -> list[dict[str, Any]]:
         """ALS: the user's factors against every item factor, items the user holds filtered inside FAISS."""

@@ -61,14 +61,18 @@ def planted(spark, tmp_path_factory):
 
     synth = generate(SynthConfig(playlists=600, tracks=120, clusters=4, seed=3))
     df = spark.createDataFrame(synth.clicks.to_dicts()).select(
-        F.col("user_id"), F.col("item_id"), F.lit(1).cast("long").alias(S.COUNT),
-        F.col("position").cast("long").alias(S.POSITION), F.col("position").cast("long").alias(S.ROW),
+        F.col("user_id"),
+        F.col("item_id"),
+        F.lit(1).cast("long").alias(S.COUNT),
+        F.col("position").cast("long").alias(S.POSITION),
+        F.col("position").cast("long").alias(S.ROW),
     )
     users, items = idmap.user_index(df), idmap.item_index(df)
     indexed = idmap.apply_index(df, users, items)
     folder = tmp_path_factory.mktemp("planted")
-    tables = Tables(str(folder / "ratings"), str(folder / "sequences"), str(folder / "cooc"),
-                    users.count(), items.count())
+    tables = Tables(
+        str(folder / "ratings"), str(folder / "sequences"), str(folder / "cooc"), users.count(), items.count()
+    )
     write_tables(indexed, Settings(), tables)
     item_ids = {r[S.ITEM_IDX]: r[S.ITEM_ID] for r in items.collect()}
     user_ids = {r[S.USER_IDX]: r[S.USER_ID] for r in users.collect()}
@@ -78,9 +82,13 @@ def planted(spark, tmp_path_factory):
 def run_build_job(*args: str, master: str = "local[2]", timeout: int = 600) -> subprocess.CompletedProcess[str]:
     """spark-submit jobs/build_embeddings.py as a user runs it (local[2]: two cores, as in CI)."""
     command = [
-        str(Path(sys.executable).parent / "spark-submit"), "--master", master,
-        "--driver-java-options", f"-Dlog4j2.configurationFile={REPO / 'conf' / 'log4j2.properties'}",
-        str(REPO / "jobs" / "build_embeddings.py"), *args,
+        str(Path(sys.executable).parent / "spark-submit"),
+        "--master",
+        master,
+        "--driver-java-options",
+        f"-Dlog4j2.configurationFile={REPO / 'conf' / 'log4j2.properties'}",
+        str(REPO / "jobs" / "build_embeddings.py"),
+        *args,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
@@ -97,7 +105,10 @@ class Service:
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "serving", "--artifacts", str(artifacts), "--name", name, "--port", str(self.port)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:

@@ -18,8 +18,20 @@ def built(tmp_path_factory):
     synth = generate(SynthConfig(playlists=1500, tracks=300, clusters=6, seed=11))
     synth.clicks.write_csv(folder / "clicks.csv")
     synth.tracks.write_csv(folder / "tracks.csv")
-    job = run_build_job("--input", str(folder / "clicks.csv"), "--items", str(folder / "tracks.csv"), "--format", "long",
-                        "--output", str(folder / "artifacts"), "--name", "e2e", "--set", "item2vec.epochs=10")
+    job = run_build_job(
+        "--input",
+        str(folder / "clicks.csv"),
+        "--items",
+        str(folder / "tracks.csv"),
+        "--format",
+        "long",
+        "--output",
+        str(folder / "artifacts"),
+        "--name",
+        "e2e",
+        "--set",
+        "item2vec.epochs=10",
+    )
     assert job.returncode == 0, job.stderr[-3000:]
     return folder, synth
 
@@ -119,9 +131,21 @@ def test_printed_curl_examples_work_as_printed(built, service):
 
     folder, _ = built
     printed = subprocess.run(
-        [sys.executable, "-m", "serving", "--artifacts", str(folder / "artifacts"), "--name", "e2e",
-         "--port", str(service.port), "--print-examples"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "serving",
+            "--artifacts",
+            str(folder / "artifacts"),
+            "--name",
+            "e2e",
+            "--port",
+            str(service.port),
+            "--print-examples",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     urls = re.findall(r"curl '([^']+)'", printed)
     assert len(urls) == 4

@@ -29,8 +29,23 @@ def test_planted_structure_is_measurable():
 
 
 def test_cli_writes_the_long_format_and_metadata(tmp_path):
-    assert main(["--playlists", "50", "--tracks", "40", "--clusters", "2", "--out", str(tmp_path / "c.csv"),
-                 "--items", str(tmp_path / "t.csv")]) == 0
+    assert (
+        main(
+            [
+                "--playlists",
+                "50",
+                "--tracks",
+                "40",
+                "--clusters",
+                "2",
+                "--out",
+                str(tmp_path / "c.csv"),
+                "--items",
+                str(tmp_path / "t.csv"),
+            ]
+        )
+        == 0
+    )
     clicks, tracks = pl.read_csv(tmp_path / "c.csv"), pl.read_csv(tmp_path / "t.csv")
     assert clicks.columns == ["user_id", "item_id", "position"]
     assert tracks.columns == ["item_id", "title", "cluster"] and tracks.height == 40

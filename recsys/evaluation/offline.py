@@ -21,8 +21,10 @@ def evaluate(
     results = {}
     for model in models:
         recommended, _ = model.recommend(users, train, k)
-        results[model.name] = {f"recall@{k}": recall_at_k(recommended, relevant, k),
-                               f"ndcg@{k}": ndcg_at_k(recommended, relevant, k)}
+        results[model.name] = {
+            f"recall@{k}": recall_at_k(recommended, relevant, k),
+            f"ndcg@{k}": ndcg_at_k(recommended, relevant, k),
+        }
         log.info("evaluation: %-13s %s", model.name, results[model.name])
     return results
 

@@ -51,6 +51,12 @@ def read_interactions(spark: SparkSession, spec: InputSpec, settings: InputSetti
 
 
 __all__ = [
-    "FORMATS", "InputSpec", "ReadResult", "RejectRatioExceeded", "RejectReason", "check_reject_ratio",
-    "read_interactions", "summarize_rejects",
+    "FORMATS",
+    "InputSpec",
+    "ReadResult",
+    "RejectRatioExceeded",
+    "RejectReason",
+    "check_reject_ratio",
+    "read_interactions",
+    "summarize_rejects",
 ]

@@ -54,9 +54,7 @@ def _table(spark: SparkSession, path: str, required: tuple[str, ...]) -> tuple[D
     return df, raw, checks
 
 
-def read_long(
-    spark: SparkSession, path: str, settings: InputSettings, items_path: str | None = None
-) -> ReadResult:
+def read_long(spark: SparkSession, path: str, settings: InputSettings, items_path: str | None = None) -> ReadResult:
     """Read interactions; a user's rows in position order (else timestamp, else file order) form the playlist."""
     df, raw, checks = _table(spark, path, REQUIRED)
     df = df.withColumn(S.ROW, F.monotonically_increasing_id())

@@ -15,19 +15,29 @@ from recsys import schemas as S
 from recsys.io.rejects import ReadResult, id_checks, integer_check, split_valid
 from recsys.settings import InputSettings
 
-TRACK_FIELDS = ("pos", "track_uri", "track_name", "artist_uri", "artist_name", "album_uri", "album_name",
-                "duration_ms")
+TRACK_FIELDS = ("pos", "track_uri", "track_name", "artist_uri", "artist_name", "album_uri", "album_name", "duration_ms")
 METADATA = ("track_name", "artist_name", "album_name", "artist_uri", "album_uri")
 _CORRUPT = "_corrupt_record"
 
-SLICE_SCHEMA = StructType([
-    StructField("playlists", ArrayType(StructType([
-        StructField("pid", StringType()),
-        StructField("name", StringType()),
-        StructField("tracks", ArrayType(StructType([StructField(f, StringType()) for f in TRACK_FIELDS]))),
-    ]))),
-    StructField(_CORRUPT, StringType()),
-])
+SLICE_SCHEMA = StructType(
+    [
+        StructField(
+            "playlists",
+            ArrayType(
+                StructType(
+                    [
+                        StructField("pid", StringType()),
+                        StructField("name", StringType()),
+                        StructField(
+                            "tracks", ArrayType(StructType([StructField(f, StringType()) for f in TRACK_FIELDS]))
+                        ),
+                    ]
+                )
+            ),
+        ),
+        StructField(_CORRUPT, StringType()),
+    ]
+)
 
 
 def read_mpd(spark: SparkSession, folder: str, settings: InputSettings) -> ReadResult:
@@ -42,13 +52,14 @@ def read_mpd(spark: SparkSession, folder: str, settings: InputSettings) -> ReadR
         .cache()  # Spark refuses queries on the corrupt column of an uncached JSON scan
     )
     bad_files = slices.where(F.col(_CORRUPT).isNotNull()).select(
-        F.col("_file").alias(S.SOURCE), F.substring(_CORRUPT, 1, 200).alias(S.RAW),
+        F.col("_file").alias(S.SOURCE),
+        F.substring(_CORRUPT, 1, 200).alias(S.RAW),
         F.lit("not valid JSON").alias(S.REASON),
     )
     playlists = slices.where(F.col(_CORRUPT).isNull()).select("_file", F.explode("playlists").alias("p"))
-    tracks = playlists.select(
-        "_file", F.col("p.pid").alias(S.USER_ID), F.explode_outer("p.tracks").alias("t")
-    ).select("_file", S.USER_ID, *[F.col(f"t.{f}").alias(f) for f in TRACK_FIELDS])
+    tracks = playlists.select("_file", F.col("p.pid").alias(S.USER_ID), F.explode_outer("p.tracks").alias("t")).select(
+        "_file", S.USER_ID, *[F.col(f"t.{f}").alias(f) for f in TRACK_FIELDS]
+    )
     tracks = tracks.withColumn(S.ITEM_ID, F.col("track_uri")).withColumn("_pos", F.col("pos").try_cast("long"))
 
     checks = id_checks(S.USER_ID, settings.max_id_length) + [
@@ -61,8 +72,12 @@ def read_mpd(spark: SparkSession, folder: str, settings: InputSettings) -> ReadR
     valid, rejects = split_valid(tracks, checks, raw, source=F.col("_file"))
 
     interactions = valid.select(
-        S.USER_ID, S.ITEM_ID, F.lit(1).cast("long").alias(S.COUNT), F.col("_pos").alias(S.POSITION),
-        F.col("_pos").alias(S.ROW), F.lit(None).cast("long").alias(S.TIMESTAMP),
+        S.USER_ID,
+        S.ITEM_ID,
+        F.lit(1).cast("long").alias(S.COUNT),
+        F.col("_pos").alias(S.POSITION),
+        F.col("_pos").alias(S.ROW),
+        F.lit(None).cast("long").alias(S.TIMESTAMP),
     )
     metadata = valid.groupBy(S.ITEM_ID).agg(*[F.first(c, ignorenulls=True).alias(c) for c in METADATA])
     return ReadResult(interactions, bad_files.unionByName(rejects), metadata)

@@ -24,8 +24,10 @@ def parse_header(line: str, path: str) -> str:
     if len(tokens) != 5 or tokens[0] != "%%matrixmarket" or tokens[1] != "matrix":
         raise ValueError(f"{path}: first line must be a %%MatrixMarket matrix header, got {line.strip()!r}")
     if tokens[2] != "coordinate" or tokens[3] not in FIELDS or tokens[4] != "general":
-        raise ValueError(f"{path}: only 'coordinate {{integer|real|pattern}} general' matrices are supported, "
-                         f"got {' '.join(tokens[2:])!r}")
+        raise ValueError(
+            f"{path}: only 'coordinate {{integer|real|pattern}} general' matrices are supported, "
+            f"got {' '.join(tokens[2:])!r}"
+        )
     return tokens[3]
 
 
@@ -36,8 +38,11 @@ def _labels(spark: SparkSession, path: str | None, name: str) -> DataFrame | Non
 
 
 def read_mtx(
-    spark: SparkSession, path: str, settings: InputSettings,
-    row_labels: str | None = None, column_labels: str | None = None,
+    spark: SparkSession,
+    path: str,
+    settings: InputSettings,
+    row_labels: str | None = None,
+    column_labels: str | None = None,
 ) -> ReadResult:
     lines = numbered_lines(spark, path).cache()
     first = lines.where(F.col("line") == 0).first()
@@ -53,7 +58,10 @@ def read_mtx(
 
     parts = F.split(F.trim("value"), r"\s+")
     entries = content.where(F.col("line") > size_row["line"]).select(
-        "value", "line", F.size(parts).alias("_n"), F.get(parts, 0).try_cast("long").alias("_i"),
+        "value",
+        "line",
+        F.size(parts).alias("_n"),
+        F.get(parts, 0).try_cast("long").alias("_i"),
         F.get(parts, 1).try_cast("long").alias("_j"),
         (F.lit(1.0) if field == "pattern" else F.get(parts, 2).try_cast("double")).alias("_v"),
     )
@@ -79,7 +87,11 @@ def read_mtx(
     raw = F.format_string("line %d: %s", F.col("line") + 1, F.col("value"))
     valid, rejects = split_valid(entries, checks, raw, source=path)
     interactions = valid.select(
-        S.USER_ID, S.ITEM_ID, F.col("_v").cast("long").alias(S.COUNT), F.col("line").alias(S.POSITION),
-        F.col("line").alias(S.ROW), F.lit(None).cast("long").alias(S.TIMESTAMP),
+        S.USER_ID,
+        S.ITEM_ID,
+        F.col("_v").cast("long").alias(S.COUNT),
+        F.col("line").alias(S.POSITION),
+        F.col("line").alias(S.ROW),
+        F.lit(None).cast("long").alias(S.TIMESTAMP),
     )
     return ReadResult(interactions, rejects, None)

@@ -41,9 +41,7 @@ def integer_check(column: str, parsed: Column, what: str = "an integer") -> Chec
     return (parsed.isNull(), f"{column} is not {what}")
 
 
-def split_valid(
-    df: DataFrame, checks: list[Check], raw: Column, source: str | Column
-) -> tuple[DataFrame, DataFrame]:
+def split_valid(df: DataFrame, checks: list[Check], raw: Column, source: str | Column) -> tuple[DataFrame, DataFrame]:
     """(rows passing every check, rejects (source, raw, reason) naming the first failed check).
 
     ``source`` names the input: a path, or a column holding each row's file.
@@ -52,7 +50,8 @@ def split_valid(
     marked = df.withColumn("_reason", reason)
     valid = marked.where(F.col("_reason").isNull()).drop("_reason")
     rejects = marked.where(F.col("_reason").isNotNull()).select(
-        (F.lit(source) if isinstance(source, str) else source).alias(S.SOURCE), raw.alias(S.RAW),
+        (F.lit(source) if isinstance(source, str) else source).alias(S.SOURCE),
+        raw.alias(S.RAW),
         F.col("_reason").alias(S.REASON),
     )
     return valid, rejects

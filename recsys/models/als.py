@@ -28,15 +28,19 @@ class ALS:
     def __init__(self, settings: ALSSettings) -> None:
         self.settings = settings
 
-    def fit(self, user_items: sp.csr_matrix) -> "ALS":
+    def fit(self, user_items: sp.csr_matrix) -> ALS:
         """Fit on raw counts; implicit applies confidence = 1 + alpha * count."""
         s = self.settings
         gpu = use_gpu(s.use_gpu)
         log.info("ALS: %d users x %d items, %d factors, on %s", *user_items.shape, s.factors, "GPU" if gpu else "CPU")
         with threadpool_limits(1, "blas"):  # implicit parallelises itself; nested BLAS threads slow it down
             self.model_ = AlternatingLeastSquares(
-                factors=s.factors, regularization=s.regularization, alpha=s.alpha, iterations=s.iterations,
-                random_state=s.seed, use_gpu=gpu,
+                factors=s.factors,
+                regularization=s.regularization,
+                alpha=s.alpha,
+                iterations=s.iterations,
+                random_state=s.seed,
+                use_gpu=gpu,
             )
             self.model_.fit(user_items.astype(np.float32), show_progress=False)
         if gpu:
@@ -46,7 +50,7 @@ class ALS:
         return self
 
     @classmethod
-    def from_factors(cls, settings: ALSSettings, user_factors: np.ndarray, item_factors: np.ndarray) -> "ALS":
+    def from_factors(cls, settings: ALSSettings, user_factors: np.ndarray, item_factors: np.ndarray) -> ALS:
         """Wrap factors trained elsewhere (Spark MLlib) so they recommend through implicit's same code path."""
         als = cls(settings)
         with threadpool_limits(1, "blas"):  # implicit checks the BLAS threadpool when constructed

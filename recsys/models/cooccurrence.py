@@ -13,7 +13,7 @@ from recsys.models.base import binary_mean_rows, recommend_by_scoring
 class CoOccurrence:
     name = "cooccurrence"
 
-    def fit(self, cooccurrence_path: str, n_items: int) -> "CoOccurrence":
+    def fit(self, cooccurrence_path: str, n_items: int) -> CoOccurrence:
         """Load (item_a, item_b, count) as a sparse item x item matrix."""
         table = ds.dataset(cooccurrence_path, format="parquet").to_table(columns=S.COOCCURRENCE_SCHEMA.names)
         table = table.cast(S.COOCCURRENCE_SCHEMA)
@@ -24,4 +24,6 @@ class CoOccurrence:
         return self
 
     def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return recommend_by_scoring(lambda rows: (binary_mean_rows(rows) @ self.matrix_).toarray(), users, user_items, k)
+        return recommend_by_scoring(
+            lambda rows: (binary_mean_rows(rows) @ self.matrix_).toarray(), users, user_items, k
+        )

@@ -40,13 +40,21 @@ class Item2Vec:
     def __init__(self, settings: Item2VecSettings) -> None:
         self.settings = settings
 
-    def fit(self, sequences_path: str, n_items: int) -> "Item2Vec":
+    def fit(self, sequences_path: str, n_items: int) -> Item2Vec:
         """Train skip-gram; items gensim dropped (min_count) keep a zero vector."""
         s = self.settings
         corpus = ParquetSentences(sequences_path)
         model = Word2Vec(
-            sg=1, hs=0, vector_size=s.vector_size, window=s.window, negative=s.negative,
-            ns_exponent=s.ns_exponent, sample=s.sample, min_count=s.min_count, workers=s.workers, seed=s.seed,
+            sg=1,
+            hs=0,
+            vector_size=s.vector_size,
+            window=s.window,
+            negative=s.negative,
+            ns_exponent=s.ns_exponent,
+            sample=s.sample,
+            min_count=s.min_count,
+            workers=s.workers,
+            seed=s.seed,
         )
         model.build_vocab(corpus_iterable=corpus)
         model.train(corpus_iterable=corpus, total_examples=model.corpus_count, epochs=s.epochs)

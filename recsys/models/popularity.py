@@ -11,7 +11,7 @@ from recsys.models.base import recommend_by_scoring
 class Popularity:
     name = "popularity"
 
-    def fit(self, user_items: sp.csr_matrix) -> "Popularity":
+    def fit(self, user_items: sp.csr_matrix) -> Popularity:
         """Score = number of users holding the item."""
         self.item_users_ = np.asarray((user_items > 0).sum(axis=0)).ravel().astype(np.float32)
         return self

@@ -28,11 +28,20 @@ def _dense(factors: DataFrame, n: int, rank: int) -> np.ndarray:
     return out
 
 
-def fit_spark_als(ratings: DataFrame, n_users: int, n_items: int, settings: ALSSettings) -> tuple[np.ndarray, np.ndarray]:
+def fit_spark_als(
+    ratings: DataFrame, n_users: int, n_items: int, settings: ALSSettings
+) -> tuple[np.ndarray, np.ndarray]:
     """Train on the cluster; only the factors (users + items) x rank come back to the driver."""
     log.info("ALS on Spark MLlib: %d users x %d items, %d factors", n_users, n_items, settings.factors)
     model = MLlibALS(
-        rank=settings.factors, maxIter=settings.iterations, regParam=settings.regularization, alpha=settings.alpha,
-        implicitPrefs=True, seed=settings.seed, userCol=S.USER_IDX, itemCol=S.ITEM_IDX, ratingCol=S.COUNT,
+        rank=settings.factors,
+        maxIter=settings.iterations,
+        regParam=settings.regularization,
+        alpha=settings.alpha,
+        implicitPrefs=True,
+        seed=settings.seed,
+        userCol=S.USER_IDX,
+        itemCol=S.ITEM_IDX,
+        ratingCol=S.COUNT,
     ).fit(ratings.withColumn(S.COUNT, F.col(S.COUNT).cast("float")))
     return _dense(model.userFactors, n_users, settings.factors), _dense(model.itemFactors, n_items, settings.factors)

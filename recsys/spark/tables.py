@@ -19,8 +19,10 @@ def ratings(interactions: DataFrame) -> DataFrame:
 def sequences(interactions: DataFrame) -> DataFrame:
     """(user_idx, items): each user's items in playlist order (position, then input order)."""
     ordered = F.sort_array(F.collect_list(F.struct(S.POSITION, S.ROW, S.ITEM_IDX)))
-    return interactions.groupBy(S.USER_IDX).agg(ordered.alias("_seq")).select(
-        S.USER_IDX, F.col(f"_seq.{S.ITEM_IDX}").alias(S.ITEMS)
+    return (
+        interactions.groupBy(S.USER_IDX)
+        .agg(ordered.alias("_seq"))
+        .select(S.USER_IDX, F.col(f"_seq.{S.ITEM_IDX}").alias(S.ITEMS))
     )
 
 
@@ -44,8 +46,14 @@ def cooccurrence(seqs: DataFrame, window: int, top_n: int, max_pairs_per_playlis
         seqs.where(F.size(S.ITEMS) >= 2)
         .select(F.explode(F.expr(pairs_expr)).alias("p"))
         .where(F.col("p.a") != F.col("p.b"))
-        .select(F.explode(F.array(F.struct(F.col("p.a").alias("a"), F.col("p.b").alias("b")),
-                                  F.struct(F.col("p.b").alias("a"), F.col("p.a").alias("b")))).alias("p"))
+        .select(
+            F.explode(
+                F.array(
+                    F.struct(F.col("p.a").alias("a"), F.col("p.b").alias("b")),
+                    F.struct(F.col("p.b").alias("a"), F.col("p.a").alias("b")),
+                )
+            ).alias("p")
+        )
         .select(F.col("p.a").alias(S.ITEM_A), F.col("p.b").alias(S.ITEM_B))
     )
     counts = pairs.groupBy(S.ITEM_A, S.ITEM_B).agg(F.count(F.lit(1)).alias(S.COUNT))

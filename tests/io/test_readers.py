@@ -5,7 +5,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from recsys import schemas as S
-from recsys.io import InputSpec, RejectRatioExceeded, RejectReason, check_reject_ratio, read_interactions, summarize_rejects
+from recsys.io import (
+    InputSpec,
+    RejectRatioExceeded,
+    RejectReason,
+    check_reject_ratio,
+    read_interactions,
+    summarize_rejects,
+)
 from recsys.settings import InputSettings
 
 pytestmark = pytest.mark.spark
@@ -39,11 +46,18 @@ def test_long_csv_sets_aside_each_kind_of_bad_row(spark, tmp_path):
     )
     result = read_interactions(spark, InputSpec(str(path), "long"), SETTINGS)
     assert rows_by_user(result.interactions) == [("u1", "a", 2, 0), ("u1", "b", 1, 1), ("u2", "a", 1, 0)]
-    assert reasons(result.rejects) == sorted([
-        "malformed CSV row (expected 4 fields)", "missing user_id", "missing item_id", "count is not an integer",
-        "count must be positive", "position is not an integer", "user_id longer than 10 characters",
-        "item_id is not valid UTF-8",
-    ])
+    assert reasons(result.rejects) == sorted(
+        [
+            "malformed CSV row (expected 4 fields)",
+            "missing user_id",
+            "missing item_id",
+            "count is not an integer",
+            "count must be positive",
+            "position is not an integer",
+            "user_id longer than 10 characters",
+            "item_id is not valid UTF-8",
+        ]
+    )
     raws = {r[S.REASON]: r[S.RAW] for r in result.rejects.collect()}
     assert raws["count is not an integer"] == "u3,a,x,0"
     assert all(r[S.SOURCE] == str(path) for r in result.rejects.collect())
@@ -52,7 +66,10 @@ def test_long_csv_sets_aside_each_kind_of_bad_row(spark, tmp_path):
 def test_long_csv_without_position_keeps_file_order_and_counts_one(spark, tmp_path):
     path = tmp_path / "clicks.csv"
     path.write_text("user_id,item_id\nu1,z\nu1,a\nu1,m\n")
-    rows = sorted(read_interactions(spark, InputSpec(str(path), "long"), SETTINGS).interactions.collect(), key=lambda r: r[S.POSITION])
+    rows = sorted(
+        read_interactions(spark, InputSpec(str(path), "long"), SETTINGS).interactions.collect(),
+        key=lambda r: r[S.POSITION],
+    )
     assert [r[S.ITEM_ID] for r in rows] == ["z", "a", "m"]
     assert {r[S.COUNT] for r in rows} == {1}
 
@@ -66,8 +83,10 @@ def test_long_csv_missing_required_column_is_a_clear_error(spark, tmp_path):
 
 def test_long_parquet_with_timestamps_orders_by_time(spark, tmp_path):
     path = tmp_path / "clicks.parquet"
-    pq.write_table(pa.table({"user_id": ["u1", "u1", "u1", None], "item_id": ["a", "b", "c", "d"],
-                             "timestamp": [30, 10, 20, 5]}), path)
+    pq.write_table(
+        pa.table({"user_id": ["u1", "u1", "u1", None], "item_id": ["a", "b", "c", "d"], "timestamp": [30, 10, 20, 5]}),
+        path,
+    )
     result = read_interactions(spark, InputSpec(str(path), "long"), SETTINGS)
     rows = sorted(result.interactions.collect(), key=lambda r: r[S.POSITION])
     assert [r[S.ITEM_ID] for r in rows] == ["b", "c", "a"]
@@ -84,16 +103,27 @@ def test_item_metadata_rejects_duplicates_and_missing_ids(spark, tmp_path):
 
 
 def test_yes_folder_reads_playlists_by_line_and_rejects_bad_tokens(spark, tmp_path):
-    (tmp_path / "song_hash.txt").write_text("0\tSong A\tArtist A\n1\tSong B\tArtist B\n2\tSong C\tArtist C\nbroken line\n")
+    (tmp_path / "song_hash.txt").write_text(
+        "0\tSong A\tArtist A\n1\tSong B\tArtist B\n2\tSong C\tArtist C\nbroken line\n"
+    )
     (tmp_path / "train.txt").write_text("111 222 333\n5 5 5\n0 1 2 \n2 0 \n\n1 x 7 \n")
     result = read_interactions(spark, InputSpec(str(tmp_path), "yes"), SETTINGS)
     assert rows_by_user(result.interactions) == [
-        ("0", "0", 1, 0), ("0", "1", 1, 1), ("0", "2", 1, 2), ("1", "0", 1, 1), ("1", "2", 1, 0), ("3", "1", 1, 0),
+        ("0", "0", 1, 0),
+        ("0", "1", 1, 1),
+        ("0", "2", 1, 2),
+        ("1", "0", 1, 1),
+        ("1", "2", 1, 0),
+        ("3", "1", 1, 0),
     ]
-    assert reasons(result.rejects) == sorted([
-        "expected id<TAB>title<TAB>artist", "empty playlist", "song id is not an integer",
-        "song id not in song_hash.txt",
-    ])
+    assert reasons(result.rejects) == sorted(
+        [
+            "expected id<TAB>title<TAB>artist",
+            "empty playlist",
+            "song id is not an integer",
+            "song id not in song_hash.txt",
+        ]
+    )
     titles = {r[S.ITEM_ID]: (r["title"], r["artist"]) for r in result.item_metadata.collect()}
     assert titles["1"] == ("Song B", "Artist B")
 
@@ -104,8 +134,11 @@ def test_reject_summary_and_ratio_name_the_input_and_show_bad_rows(spark, tmp_pa
     reasons = summarize_rejects(read_interactions(spark, InputSpec(str(path), "long"), SETTINGS).rejects)
     assert reasons == [RejectReason("missing user_id", 8, ",a,1"), RejectReason("count must be positive", 3, "u2,b,-3")]
     check_reject_ratio(str(path), 1000, reasons[:1], max_ratio=0.01)  # 0.8%: within the limit
-    with pytest.raises(RejectRatioExceeded, match=r"clicks.csv: 11 of 1000 rows \(1.10%\)[\s\S]*"
-                       r"missing user_id \(8 rows\), first: ',a,1'"):
+    with pytest.raises(
+        RejectRatioExceeded,
+        match=r"clicks.csv: 11 of 1000 rows \(1.10%\)[\s\S]*"
+        r"missing user_id \(8 rows\), first: ',a,1'",
+    ):
         check_reject_ratio(str(path), 1000, reasons, max_ratio=0.01)
     with pytest.raises(RejectRatioExceeded, match="no rows read"):
         check_reject_ratio("empty.csv", 0, [], max_ratio=0.5)

@@ -61,8 +61,14 @@ def test_recommend_contract(name, device, planted, spark):
         first_unseen = [next(i for i in order if user_items[u, i] == 0) for u in users]
         assert ids[:, 0].tolist() == first_unseen
     else:  # planted quality: personalised models recommend the playlist's own taste cluster
-        share = np.mean([planted_cluster(synth, item_ids[i]) == playlist_cluster(synth, user_ids[u])
-                         for u in users for i in ids[u] if i >= 0])
+        share = np.mean(
+            [
+                planted_cluster(synth, item_ids[i]) == playlist_cluster(synth, user_ids[u])
+                for u in users
+                for i in ids[u]
+                if i >= 0
+            ]
+        )
         assert share > 0.8, f"{name}: only {share:.0%} of recommendations in the playlist's cluster"
 
 

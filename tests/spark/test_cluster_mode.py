@@ -23,14 +23,31 @@ def test_local_cluster_matches_local_mode(tmp_path):
     bundles = {}
     for master, backend in (("local[2]", "implicit"), ("local-cluster[2,1,1024]", "spark")):
         out = tmp_path / master.split("[")[0]
-        job = run_build_job("--input", str(tmp_path / "clicks.csv"), "--format", "long", "--output", str(out),
-                            "--name", "b", "--set", "item2vec.epochs=2", "--set", f"als.backend={backend}",
-                            master=master)
+        job = run_build_job(
+            "--input",
+            str(tmp_path / "clicks.csv"),
+            "--format",
+            "long",
+            "--output",
+            str(out),
+            "--name",
+            "b",
+            "--set",
+            "item2vec.epochs=2",
+            "--set",
+            f"als.backend={backend}",
+            master=master,
+        )
         assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
         bundles[master] = resolve(out, "b")
     local, cluster = bundles.values()
-    for name, sort in [("users", ["user_idx"]), ("items", ["item_idx"]), ("tables/ratings", ["user_idx", "item_idx"]),
-                       ("tables/cooccurrence", ["item_a", "item_b"]), ("tables/sequences", ["user_idx"])]:
+    for name, sort in [
+        ("users", ["user_idx"]),
+        ("items", ["item_idx"]),
+        ("tables/ratings", ["user_idx", "item_idx"]),
+        ("tables/cooccurrence", ["item_a", "item_b"]),
+        ("tables/sequences", ["user_idx"]),
+    ]:
         assert table(local, name, sort).equals(table(cluster, name, sort)), f"{name} differs between masters"
     reports = [json.loads((b / "report.json").read_text()) for b in (local, cluster)]
     assert reports[0]["test_users"] == reports[1]["test_users"] > 50  # the seeded split ignores partitioning

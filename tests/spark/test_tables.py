@@ -11,7 +11,9 @@ COLUMNS = [S.USER_IDX, S.ITEM_IDX, S.COUNT, S.POSITION, S.ROW]
 
 
 def frame(spark, rows):
-    return spark.createDataFrame(rows, f"{S.USER_IDX} int, {S.ITEM_IDX} int, {S.COUNT} long, {S.POSITION} long, {S.ROW} long")
+    return spark.createDataFrame(
+        rows, f"{S.USER_IDX} int, {S.ITEM_IDX} int, {S.COUNT} long, {S.POSITION} long, {S.ROW} long"
+    )
 
 
 def test_ratings_sum_counts_per_user_item(spark):
@@ -36,7 +38,9 @@ def test_cooccurrence_counts_pairs_inside_the_window_both_ways(spark):
 
 
 def test_cooccurrence_skips_self_pairs_and_keeps_top_n(spark):
-    seqs = spark.createDataFrame([(0, [1, 1, 2]), (1, [1, 3]), (2, [1, 3]), (3, [1, 4])], f"{S.USER_IDX} int, {S.ITEMS} array<int>")
+    seqs = spark.createDataFrame(
+        [(0, [1, 1, 2]), (1, [1, 3]), (2, [1, 3]), (3, [1, 4])], f"{S.USER_IDX} int, {S.ITEMS} array<int>"
+    )
     got = tables.cooccurrence(seqs, window=1, top_n=1).collect()
     neighbours = {r[S.ITEM_A]: (r[S.ITEM_B], r[S.COUNT]) for r in got}
     assert neighbours[1] == (3, 2)  # 3 beats 2 and 4 (one each); (1, 1) never counted
@@ -45,7 +49,8 @@ def test_cooccurrence_skips_self_pairs_and_keeps_top_n(spark):
 
 def test_id_maps_are_dense_and_items_ordered_by_popularity(spark):
     df = spark.createDataFrame(
-        [("u2", "b"), ("u1", "a"), ("u1", "b"), ("u3", "b"), ("u3", "c"), ("u2", "c")], f"{S.USER_ID} string, {S.ITEM_ID} string"
+        [("u2", "b"), ("u1", "a"), ("u1", "b"), ("u3", "b"), ("u3", "c"), ("u2", "c")],
+        f"{S.USER_ID} string, {S.ITEM_ID} string",
     )
     users = {r[0]: r[1] for r in idmap.user_index(df).collect()}
     items = {r[0]: r[1] for r in idmap.item_index(df).collect()}
