@@ -69,17 +69,19 @@ def test_service_answers_over_http(built, service):
 
     clusters = dict(zip(synth.tracks["item_id"], synth.tracks["cluster"], strict=True))
     first_items = synth.clicks.filter(synth.clicks["position"] == 0)
-    checked = 0
-    for user, first in first_items.select("user_id", "item_id").head(20).iter_rows():
+    in_cluster, own_cluster_largest = [], []
+    for user, first in first_items.select("user_id", "item_id").head(50).iter_rows():
         response = service.get("/recommend", user=user, k=10)
         assert response.status_code == 200
         body = response.json()
         assert (body["user"], body["model"], body["version"]) == (user, "als", version)
         assert len(body["items"]) == 10
         counts = Counter(item["cluster"] for item in body["items"])  # metadata travels with every item
-        assert counts[str(clusters[first])] >= 7, f"{user} from cluster {clusters[first]} got {counts}"
-        checked += 1
-    assert checked == 20
+        in_cluster.append(counts[str(clusters[first])])
+        own_cluster_largest.append(counts[str(clusters[first])] == max(counts.values()))
+    # chance is 1 in 6 clusters; ALS measured 86% of recommendations in the playlist's cluster (80% for 3-5 items)
+    assert len(in_cluster) == 50 and sum(in_cluster) >= 0.8 * 500, in_cluster
+    assert sum(own_cluster_largest) >= 45, own_cluster_largest
 
     similar = service.get("/similar-items", item="t0", k=5).json()
     assert similar["item"] == "t0" and len(similar["items"]) == 5 and "t0" not in [i["item"] for i in similar["items"]]

@@ -2,7 +2,9 @@
 
 import numpy as np
 import polars as pl
+import pytest
 
+from recsys.spark.synth import write_synthetic
 from recsys.synth import SynthConfig, generate, main
 
 
@@ -50,3 +52,17 @@ def test_cli_writes_the_long_format_and_metadata(tmp_path):
     assert clicks.columns == ["user_id", "item_id", "position"]
     assert tracks.columns == ["item_id", "title", "cluster"] and tracks.height == 40
     assert set(clicks["item_id"]) <= set(tracks["item_id"])
+
+
+@pytest.mark.spark
+def test_spark_engine_writes_the_same_model_inside_executors(spark, tmp_path):
+    """The Spark generator runs the same seeded batches, so with one batch it reproduces the local log exactly."""
+    config = SynthConfig(playlists=300, tracks=90, clusters=3, seed=4)
+    write_synthetic(spark, config, str(tmp_path / "log"), partitions=1)
+    written = pl.read_parquet(tmp_path / "log" / "*.parquet").sort("user_id", "position")
+    local = generate(config).clicks.sort("user_id", "position")
+    assert written.select("user_id", "item_id", "position").equals(local.cast({"position": pl.Int32}))
+
+    write_synthetic(spark, config, str(tmp_path / "split"), partitions=3)  # other batches: same model, other draws
+    split = pl.read_parquet(tmp_path / "split" / "*.parquet")
+    assert split["user_id"].n_unique() == 300 and split["item_id"].str.slice(1).cast(pl.Int64).max() < 90
