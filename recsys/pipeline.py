@@ -146,17 +146,17 @@ def run_evaluation(
 
 
 def read_validated(
-    spark: SparkSession, request: BuildRequest, settings: Settings, bundle: BundleWriter
+    spark: SparkSession, source: InputSpec, settings: Settings, bundle: BundleWriter
 ) -> tuple[ReadResult, DataFrame, int, int]:
     """Read the input, write its rejects into the bundle, and stop if too many rows were refused."""
-    result = read_interactions(spark, request.source, settings.input)
+    result = read_interactions(spark, source, settings.input)
     rejects_path = str(bundle.path(REJECTS))
     result.rejects.write.parquet(rejects_path)
     rejects = spark.read.parquet(rejects_path)
     interactions = result.interactions.cache()
     reasons = summarize_rejects(rejects)
     n_valid, n_rejected = interactions.count(), sum(r.count for r in reasons)
-    check_reject_ratio(request.source.path, n_valid + n_rejected, reasons, settings.input.max_reject_ratio)
+    check_reject_ratio(source.path, n_valid + n_rejected, reasons, settings.input.max_reject_ratio)
     if n_rejected:
         log.warning(
             "%d malformed rows set aside in %s: %s", n_rejected, rejects_path, {r.reason: r.count for r in reasons}
@@ -164,34 +164,51 @@ def read_validated(
     return result, interactions, n_valid, n_rejected
 
 
+@dataclass(frozen=True)
+class SparkOutputs:
+    """What the Spark stages leave behind: indexed interactions (cached), the tables written, row counts."""
+
+    indexed: DataFrame
+    tables: Tables
+    n_valid: int
+    n_rejected: int
+
+
+def run_spark_stages(spark: SparkSession, source: InputSpec, settings: Settings, bundle: BundleWriter) -> SparkOutputs:
+    """Everything whose cost grows with the log: read + validate, id maps, ratings, sequences, co-occurrence."""
+    with stage("read and validate input"):
+        result, interactions, n_valid, n_rejected = read_validated(spark, source, settings, bundle)
+
+    with stage("id maps"):
+        users = idmap.user_index(interactions)
+        items = idmap.item_index(interactions)
+        users.select(S.USER_IDX, S.USER_ID).orderBy(S.USER_IDX).write.parquet(str(bundle.path(USERS)))
+        catalogue = items if result.item_metadata is None else items.join(result.item_metadata, S.ITEM_ID, "left")
+        catalogue.orderBy(S.ITEM_IDX).write.parquet(str(bundle.path(ITEMS)))
+        users, items = spark.read.parquet(str(bundle.path(USERS))), spark.read.parquet(str(bundle.path(ITEMS)))
+        n_users, n_items = users.count(), items.count()
+        indexed = idmap.apply_index(
+            interactions, users.select(S.USER_ID, S.USER_IDX), items.select(S.ITEM_ID, S.ITEM_IDX)
+        ).cache()
+
+    with stage("ratings, sequences, co-occurrence"):
+        paths = Tables(
+            str(bundle.path(RATINGS)), str(bundle.path(SEQUENCES)), str(bundle.path(COOCCURRENCE)), n_users, n_items
+        )
+        write_tables(indexed, settings, paths)
+    return SparkOutputs(indexed, paths, n_valid, n_rejected)
+
+
 def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings) -> Path:
     """Run the whole build and publish the bundle; returns its folder."""
     with BundleWriter(request.output, request.name) as bundle:
-        with stage("read and validate input"):
-            result, interactions, n_valid, n_rejected = read_validated(spark, request, settings, bundle)
-
-        with stage("id maps"):
-            users = idmap.user_index(interactions)
-            items = idmap.item_index(interactions)
-            users.select(S.USER_IDX, S.USER_ID).orderBy(S.USER_IDX).write.parquet(str(bundle.path(USERS)))
-            catalogue = items if result.item_metadata is None else items.join(result.item_metadata, S.ITEM_ID, "left")
-            catalogue.orderBy(S.ITEM_IDX).write.parquet(str(bundle.path(ITEMS)))
-            users, items = spark.read.parquet(str(bundle.path(USERS))), spark.read.parquet(str(bundle.path(ITEMS)))
-            n_users, n_items = users.count(), items.count()
-            indexed = idmap.apply_index(
-                interactions, users.select(S.USER_ID, S.USER_IDX), items.select(S.ITEM_ID, S.ITEM_IDX)
-            ).cache()
-
-        with stage("ratings, sequences, co-occurrence"):
-            paths = Tables(
-                str(bundle.path(RATINGS)), str(bundle.path(SEQUENCES)), str(bundle.path(COOCCURRENCE)), n_users, n_items
-            )
-            write_tables(indexed, settings, paths)
+        spark_outputs = run_spark_stages(spark, request.source, settings, bundle)
+        indexed, paths = spark_outputs.indexed, spark_outputs.tables
 
         report = None
         if settings.evaluation.enabled:
             with stage("evaluation"):
-                report = run_evaluation(indexed, settings, bundle.path("_evaluation"), n_users, n_items)
+                report = run_evaluation(indexed, settings, bundle.path("_evaluation"), paths.n_users, paths.n_items)
                 bundle.path(REPORT).write_text(json.dumps(report, indent=2))
             shutil.rmtree(bundle.path("_evaluation"))
 
@@ -212,10 +229,10 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             "config": settings.model_dump(mode="json"),
             "input": {**asdict(request.source), "fingerprint": input_fingerprint(request.source.path)},
             "counts": {
-                "interactions": n_valid,
-                "rejects": n_rejected,
-                "users": n_users,
-                "items": n_items,
+                "interactions": spark_outputs.n_valid,
+                "rejects": spark_outputs.n_rejected,
+                "users": paths.n_users,
+                "items": paths.n_items,
                 "ratings": int(user_items.nnz),
             },
             "evaluation": report and report["models"],
