@@ -6,7 +6,6 @@ that Parquet on the driver node. Nothing is live until BundleWriter.publish flip
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -31,6 +30,7 @@ from recsys.models import ALS, CoOccurrence, Item2Vec, Popularity
 from recsys.settings import Settings
 from recsys.spark import idmap, tables
 from recsys.spark.als import fit_spark_als
+from recsys.spark.files import fingerprint, list_files
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +58,6 @@ def stage(name: str) -> Iterator[None]:
     start = time.perf_counter()
     yield
     log.info("%s done in %.1f s", name, time.perf_counter() - start)
-
-
-def input_fingerprint(path: str) -> str:
-    """sha256 over the input's file names, sizes and modification times (cheap at any size)."""
-    root = Path(path)
-    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-    digest = hashlib.sha256()
-    for file in files:
-        stat = file.stat()
-        digest.update(
-            f"{file.relative_to(root) if root.is_dir() else file.name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode()
-        )
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -172,10 +159,12 @@ class SparkOutputs:
     tables: Tables
     n_valid: int
     n_rejected: int
+    input_fingerprint: str
 
 
 def run_spark_stages(spark: SparkSession, source: InputSpec, settings: Settings, bundle: BundleWriter) -> SparkOutputs:
     """Everything whose cost grows with the log: read + validate, id maps, ratings, sequences, co-occurrence."""
+    input_files = list_files(spark, source.path)  # a missing input stops here, named, whatever the format
     with stage("read and validate input"):
         result, interactions, n_valid, n_rejected = read_validated(spark, source, settings, bundle)
 
@@ -196,7 +185,7 @@ def run_spark_stages(spark: SparkSession, source: InputSpec, settings: Settings,
             str(bundle.path(RATINGS)), str(bundle.path(SEQUENCES)), str(bundle.path(COOCCURRENCE)), n_users, n_items
         )
         write_tables(indexed, settings, paths)
-    return SparkOutputs(indexed, paths, n_valid, n_rejected)
+    return SparkOutputs(indexed, paths, n_valid, n_rejected, fingerprint(input_files))
 
 
 def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings) -> Path:
@@ -227,7 +216,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
 
         manifest = {
             "config": settings.model_dump(mode="json"),
-            "input": {**asdict(request.source), "fingerprint": input_fingerprint(request.source.path)},
+            "input": {**asdict(request.source), "fingerprint": spark_outputs.input_fingerprint},
             "counts": {
                 "interactions": spark_outputs.n_valid,
                 "rejects": spark_outputs.n_rejected,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
@@ -11,16 +9,11 @@ from pyspark.sql.types import StringType, StructField, StructType
 from recsys import schemas as S
 from recsys.io.rejects import Check, ReadResult, id_checks, integer_check, split_valid
 from recsys.settings import InputSettings
+from recsys.spark.files import is_parquet, list_files
 
 REQUIRED = (S.USER_ID, S.ITEM_ID)
 OPTIONAL = (S.COUNT, S.POSITION, S.TIMESTAMP)
 _CORRUPT = "_corrupt_record"
-
-
-def is_parquet(path: str) -> bool:
-    """A .parquet path, or a folder of part files as Spark writes them."""
-    local = Path(path)
-    return path.endswith(".parquet") or (local.is_dir() and any(local.glob("*.parquet")))
 
 
 def _read_csv(spark: SparkSession, path: str) -> tuple[DataFrame, Column, list[Check]]:
@@ -47,7 +40,8 @@ def _read_parquet(spark: SparkSession, path: str) -> tuple[DataFrame, Column, li
 
 
 def _table(spark: SparkSession, path: str, required: tuple[str, ...]) -> tuple[DataFrame, Column, list[Check]]:
-    df, raw, checks = _read_parquet(spark, path) if is_parquet(path) else _read_csv(spark, path)
+    parquet = is_parquet(list_files(spark, path))
+    df, raw, checks = _read_parquet(spark, path) if parquet else _read_csv(spark, path)
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: missing required column(s) {missing}; found {df.columns}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -16,7 +14,7 @@ HEADER_LINES = 2  # external song ids, then appearance counts
 
 def _songs(spark: SparkSession, folder: str) -> tuple[DataFrame, DataFrame]:
     """song_hash.txt as item metadata (item_id, title, artist), plus its malformed lines."""
-    path = str(PurePosixPath(folder) / "song_hash.txt")
+    path = f"{folder.rstrip('/')}/song_hash.txt"
     df = spark.read.text(path).withColumn("_f", F.split(F.col("value"), "\t"))
     df = df.withColumn("_id", F.get(F.col("_f"), 0).try_cast("long"))
     checks = [
@@ -37,7 +35,7 @@ def read_yes(spark: SparkSession, folder: str) -> ReadResult:
 
     Ids here are small integers, so the id-length checks of the long format do not apply.
     """
-    path = str(PurePosixPath(folder) / "train.txt")
+    path = f"{folder.rstrip('/')}/train.txt"  # not PurePosixPath: it would fold hdfs:// into hdfs:/
     metadata, song_rejects = _songs(spark, folder)
 
     playlists = numbered_lines(spark, path).where(F.col("line") >= HEADER_LINES)
