@@ -30,6 +30,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--items", help="long format only: item metadata CSV/Parquet with an item_id column")
     parser.add_argument("--row-labels", help="mtx only: one user id per line (line i names row i)")
     parser.add_argument("--column-labels", help="mtx only: one item id per line (line j names column j)")
+    parser.add_argument(
+        "--max-reject-ratio",
+        type=float,
+        metavar="RATIO",
+        help="stop when more than this share of rows is malformed (input.max_reject_ratio, default 0.01)",
+    )
     parser.add_argument("--env", help="settings layer conf/ENV.toml (default: $RECSYS_ENV)")
     parser.add_argument(
         "--set",
@@ -49,7 +55,10 @@ def main(argv: list[str]) -> int:
     )
     logging.getLogger("gensim.utils").setLevel(logging.WARNING)  # lifecycle dumps; per-epoch progress stays
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    settings = load_settings(args.overrides, args.env)
+    overrides = args.overrides
+    if args.max_reject_ratio is not None:  # the flag is the documented spelling of --set input.max_reject_ratio
+        overrides = [*overrides, f"input.max_reject_ratio={args.max_reject_ratio}"]
+    settings = load_settings(overrides, args.env)
     spark = spark_session(settings.spark)
     try:
         source = InputSpec(args.input, args.format, args.items, args.row_labels, args.column_labels)

@@ -122,6 +122,28 @@ def test_failed_job_leaves_the_live_bundle_alone(built, tmp_path):
     assert resolve(folder / "artifacts", "e2e") == live
     assert not list((folder / "artifacts" / "e2e").glob(".staging-*"))
 
+    # the same input under a looser --max-reject-ratio builds, with its bad rows kept in rejects and counted
+    job = run_build_job(
+        "--input",
+        str(bad),
+        "--format",
+        "long",
+        "--output",
+        str(tmp_path / "out"),
+        "--name",
+        "loose",
+        "--max-reject-ratio",
+        "0.5",
+        "--set",
+        "evaluation.enabled=false",
+        "--set",
+        "item2vec.epochs=1",
+    )
+    assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
+    manifest = verify(resolve(tmp_path / "out", "loose"))
+    assert (manifest["counts"]["rejects"], manifest["counts"]["interactions"]) == (5, 10)
+    assert manifest["config"]["input"]["max_reject_ratio"] == 0.5
+
 
 def test_printed_curl_examples_work_as_printed(built, service):
     """make demo ends with these lines; each must answer 200 from a service on the printed port."""
