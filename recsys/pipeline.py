@@ -25,8 +25,8 @@ from recsys.artifacts import BundleWriter
 from recsys.evaluation.offline import evaluate, format_table
 from recsys.index import build_index, save_index
 from recsys.io import InputSpec, ReadResult, check_reject_ratio, read_interactions, summarize_rejects
-from recsys.matrices import read_holdout, read_user_items
-from recsys.models import ALS, CoOccurrence, Item2Vec, Popularity
+from recsys.matrices import read_history, read_holdout
+from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Popularity, Recommender
 from recsys.settings import Settings
 from recsys.spark import idmap, tables
 from recsys.spark.als import fit_spark_als
@@ -45,6 +45,7 @@ ALS_USER_FACTORS = "vectors/als_user_factors.npy"
 ALS_ITEM_FACTORS = "vectors/als_item_factors.npy"
 ITEM2VEC_ITEM_VECTORS = "vectors/item2vec_item_vectors.npy"
 ITEM2VEC_USER_VECTORS = "vectors/item2vec_user_vectors.npy"
+ITEM2VEC_OUTPUT_VECTORS = "vectors/item2vec_output_vectors.npy"  # syn1neg: scores the next song
 INDEX_ITEMS_ALS = "indexes/items_als.faiss"
 INDEX_ITEMS_ITEM2VEC = "indexes/items_item2vec.faiss"
 INDEX_USERS_ITEM2VEC = "indexes/users_item2vec.faiss"
@@ -87,27 +88,47 @@ def write_tables(interactions: DataFrame, settings: Settings, paths: Tables) -> 
     tables.cooccurrence(seqs, c.window, c.top_n, c.max_pairs_per_playlist).write.parquet(paths.cooccurrence)
 
 
-def fit_als(spark: SparkSession, paths: Tables, user_items: sp.csr_matrix, settings: Settings) -> ALS:
+def fit_als(spark: SparkSession | None, paths: Tables, user_items: sp.csr_matrix, settings: Settings) -> ALS:
     """implicit on this node, or Spark MLlib on the cluster (als.backend=spark): the same factors either way."""
     if settings.als.backend == "spark":
+        if spark is None:
+            raise ValueError("als.backend=spark needs a Spark session")
         ratings = spark.read.parquet(paths.ratings)
         factors = fit_spark_als(ratings, paths.n_users, paths.n_items, settings.als)
         return ALS.from_factors(settings.als, *factors)
     return ALS(settings.als).fit(user_items)
 
 
-def fit_models(
-    spark: SparkSession, paths: Tables, settings: Settings
-) -> tuple[sp.csr_matrix, ALS, Item2Vec, CoOccurrence, Popularity]:
-    """Every model on one set of tables; returns the user x item matrix they were fitted on first."""
-    user_items = read_user_items(paths.ratings, paths.n_users, paths.n_items)
+@dataclass(frozen=True)
+class FittedModels:
+    """Every model fitted on one set of tables, with the history they were fitted on."""
+
+    history: History
+    popularity: Popularity
+    cooccurrence: CoOccurrence
+    item2vec: Item2Vec
+    als: ALS
+    blend: Blend
+
+    def all(self) -> list[Recommender]:
+        """Baselines first, as the evaluation report lists them."""
+        return [self.popularity, self.cooccurrence, self.item2vec, self.als, self.blend]
+
+
+def fit_models(spark: SparkSession | None, paths: Tables, settings: Settings) -> FittedModels:
+    """Every model on one set of tables."""
+    history = read_history(
+        paths.ratings, paths.sequences, paths.n_users, paths.n_items, settings.item2vec.context_items
+    )
     with stage(f"ALS ({settings.als.backend})"):
-        als = fit_als(spark, paths, user_items, settings)
+        als = fit_als(spark, paths, history.user_items, settings)
     with stage("item2vec"):
         item2vec = Item2Vec(settings.item2vec).fit(paths.sequences, paths.n_items)
     cooc = CoOccurrence().fit(paths.cooccurrence, paths.n_items)
-    popularity = Popularity().fit(user_items)
-    return user_items, als, item2vec, cooc, popularity
+    popularity = Popularity().fit(history.user_items)
+    b = settings.blend
+    blend = Blend([als, item2vec, cooc], [b.als, b.item2vec, b.cooccurrence], b.depth, b.rank_offset)
+    return FittedModels(history, popularity, cooc, item2vec, als, blend)
 
 
 def run_evaluation(
@@ -119,9 +140,9 @@ def run_evaluation(
     holdout.write.parquet(str(work / "holdout"))
     paths = Tables(str(work / "ratings"), str(work / "sequences"), str(work / "cooccurrence"), n_users, n_items)
     write_tables(train, settings, paths)
-    user_items, als, item2vec, cooc, popularity = fit_models(interactions.sparkSession, paths, settings)
+    fitted = fit_models(interactions.sparkSession, paths, settings)
     users, items = read_holdout(str(work / "holdout"))
-    results = evaluate([popularity, cooc, item2vec, als], user_items, users, items, e.k)
+    results = evaluate(fitted.all(), fitted.history, users, items, e.k)
     log.info("evaluation on %d held-out playlists:\n%s", len(users), format_table(results))
     return {
         "protocol": f"last item of {e.holdout_fraction:.0%} of playlists with >= {e.min_items} items held out",
@@ -202,7 +223,8 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             shutil.rmtree(bundle.path("_evaluation"))
 
         with stage("models on the full log"):
-            user_items, als, item2vec, _, _ = fit_models(spark, paths, settings)
+            fitted = fit_models(spark, paths, settings)
+            als, item2vec, user_items = fitted.als, fitted.item2vec, fitted.history.user_items
             user_vectors = item2vec.user_vectors(user_items)
 
         with stage("vectors and FAISS indexes"):
@@ -210,6 +232,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             np.save(bundle.path(ALS_ITEM_FACTORS), als.item_factors_)
             np.save(bundle.path(ITEM2VEC_ITEM_VECTORS), item2vec.item_vectors_)
             np.save(bundle.path(ITEM2VEC_USER_VECTORS), user_vectors)
+            np.save(bundle.path(ITEM2VEC_OUTPUT_VECTORS), item2vec.output_vectors_)
             save_index(build_index(als.item_factors_, "ip"), bundle.path(INDEX_ITEMS_ALS))
             save_index(build_index(item2vec.item_vectors_, "cosine"), bundle.path(INDEX_ITEMS_ITEM2VEC))
             save_index(build_index(user_vectors, "cosine"), bundle.path(INDEX_USERS_ITEM2VEC))

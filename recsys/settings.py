@@ -28,6 +28,11 @@ class SparkSettings(Section):
     master: str = Field("", description="Empty: spark-submit's --master, else Spark's default local[*].")
     app_name: str = "recsys"
     shuffle_partitions: int = Field(8, ge=1)
+    bypass_partial_aggregation: bool = Field(
+        True,
+        description="Skip the pre-shuffle partial aggregation: (user, item) and pair keys are mostly distinct, "
+        "so it costs more than it saves (docs/BENCHMARKS.md).",
+    )
     log_level: str = "WARN"
 
 
@@ -43,15 +48,19 @@ class CooccurrenceSettings(Section):
 
 
 class Item2VecSettings(Section):
+    """Defaults chosen on yes_small's validation split (bench/tune.py; docs/models.md)."""
+
     vector_size: int = Field(64, ge=2)
-    window: int = Field(3, ge=1)
+    window: int = Field(5, ge=1)
     negative: int = Field(10, ge=1)
-    ns_exponent: float = Field(0.75, description="Negative-sampling exponent; may be negative.")
+    ns_exponent: float = Field(0.0, description="Negative-sampling exponent; may be negative.")
     sample: float = Field(1e-3, ge=0.0)
     min_count: int = Field(1, ge=1)
-    epochs: int = Field(20, ge=1)
+    epochs: int = Field(100, ge=1)
     workers: int = Field(2, ge=1)
     seed: int = 7
+    context_items: int = Field(5, ge=1, description="Latest items the next-song score looks back on.")
+    context_decay: float = Field(1.0, gt=0.0, le=1.0, description="Weight of each older context item, per step.")
 
 
 class ALSSettings(Section):
@@ -62,6 +71,16 @@ class ALSSettings(Section):
     backend: Literal["implicit", "spark"] = Field("implicit", description="spark: MLlib ALS on the cluster.")
     use_gpu: Literal["auto", "true", "false"] = Field("auto", description="auto: GPU when implicit reports CUDA.")
     seed: int = 7
+
+
+class BlendSettings(Section):
+    """Weights of the rank fusion; 0 leaves a model out. Chosen on a validation split (docs/models.md)."""
+
+    als: float = Field(0.5, ge=0.0)
+    item2vec: float = Field(1.0, ge=0.0)
+    cooccurrence: float = Field(0.5, ge=0.0)
+    depth: int = Field(100, ge=1, description="Items each model ranks per user before fusion.")
+    rank_offset: float = Field(10.0, ge=0.0, description="k in weight / (k + rank): larger flattens the ranks.")
 
 
 class EvaluationSettings(Section):
@@ -87,6 +106,7 @@ class Settings(BaseSettings):
     cooccurrence: CooccurrenceSettings = CooccurrenceSettings()
     item2vec: Item2VecSettings = Item2VecSettings()
     als: ALSSettings = ALSSettings()
+    blend: BlendSettings = BlendSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     serving: ServingSettings = ServingSettings()
 

@@ -49,11 +49,11 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def planted(spark, tmp_path_factory):
-    """A small synthetic log run through the real Spark transforms: (tables, user_items, synth log, id maps)."""
+    """A small synthetic log run through the real Spark transforms: (tables, history, synth log, id maps)."""
     from pyspark.sql import functions as F
 
     from recsys import schemas as S
-    from recsys.matrices import read_user_items
+    from recsys.matrices import read_history
     from recsys.pipeline import Tables, write_tables
     from recsys.settings import Settings
     from recsys.spark import idmap
@@ -76,7 +76,8 @@ def planted(spark, tmp_path_factory):
     write_tables(indexed, Settings(), tables)
     item_ids = {r[S.ITEM_IDX]: r[S.ITEM_ID] for r in items.collect()}
     user_ids = {r[S.USER_IDX]: r[S.USER_ID] for r in users.collect()}
-    return tables, read_user_items(tables.ratings, tables.n_users, tables.n_items), synth, user_ids, item_ids
+    history = read_history(tables.ratings, tables.sequences, tables.n_users, tables.n_items, 3)
+    return tables, history, synth, user_ids, item_ids
 
 
 def run_build_job(*args: str, master: str = "local[2]", timeout: int = 600) -> subprocess.CompletedProcess[str]:

@@ -55,10 +55,10 @@ def test_bundle_is_complete_and_verifies(built):
     assert manifest["config"]["item2vec"]["epochs"] == 10  # --set reached the job
     assert len(manifest["input"]["fingerprint"]) == 64
     report = json.loads((bundle / "report.json").read_text())
-    assert set(report["models"]) == {"popularity", "cooccurrence", "item2vec", "als"}
+    assert set(report["models"]) == {"popularity", "cooccurrence", "item2vec", "als", "blend"}
     # planted transitions and clusters make every personalised model far better than popularity
     pop = report["models"]["popularity"]["recall@10"]
-    for model in ("cooccurrence", "item2vec", "als"):
+    for model in ("cooccurrence", "item2vec", "als", "blend"):
         assert report["models"][model]["recall@10"] > 3 * pop
 
 

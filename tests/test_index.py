@@ -34,11 +34,12 @@ def test_k_larger_than_the_index_returns_what_exists():
 @pytest.mark.spark
 def test_serving_path_matches_implicit_recommend(planted):
     """The service ranks with FAISS over ALS factors; it must agree with implicit's own recommend."""
-    tables, user_items, *_ = planted
+    tables, history, *_ = planted
+    user_items = history.user_items
     als = ALS(ALSSettings(factors=16, iterations=5)).fit(user_items)
     index = build_index(als.item_factors_, "ip")
     users = np.arange(0, tables.n_users, 37)
-    expected, _ = als.recommend(users, user_items, 10)
+    expected, _ = als.recommend(users, history, 10)
     for row, u in enumerate(users):
         seen = user_items.indices[user_items.indptr[u] : user_items.indptr[u + 1]]
         ids, _ = search(index, als.user_factors_[u], 10, exclude=seen)

@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import scipy.sparse as sp
 
 from recsys.evaluation.metrics import ndcg_at_k, recall_at_k
-from recsys.models.base import Recommender
+from recsys.models.base import History, Recommender
 
 log = logging.getLogger(__name__)
 
 
 def evaluate(
-    models: list[Recommender], train: sp.csr_matrix, users: np.ndarray, items: np.ndarray, k: int
+    models: list[Recommender], train: History, users: np.ndarray, items: np.ndarray, k: int
 ) -> dict[str, dict[str, float]]:
     """recall@k and NDCG@k of each model for one held-out item per user (``users[i]`` held ``items[i]``)."""
     relevant = [np.array([item]) for item in items]

@@ -1,9 +1,10 @@
 """Model families behind one batch-first interface (see recsys.models.base)."""
 
 from recsys.models.als import ALS
-from recsys.models.base import Recommender
+from recsys.models.base import History, Recommender
+from recsys.models.blend import Blend
 from recsys.models.cooccurrence import CoOccurrence
 from recsys.models.item2vec import Item2Vec
 from recsys.models.popularity import Popularity
 
-__all__ = ["ALS", "CoOccurrence", "Item2Vec", "Popularity", "Recommender"]
+__all__ = ["ALS", "Blend", "CoOccurrence", "History", "Item2Vec", "Popularity", "Recommender"]

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from implicit.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
+from recsys.models.base import History
 from recsys.settings import ALSSettings
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,10 @@ class ALS:
         als.user_factors_, als.item_factors_ = user_factors, item_factors
         return als
 
-    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         """implicit's own batched recommend, already-held items filtered."""
         users = np.asarray(users)
-        ids, scores = self.model_.recommend(users, user_items[users], N=k, filter_already_liked_items=True)
+        ids, scores = self.model_.recommend(users, history.user_items[users], N=k, filter_already_liked_items=True)
         ids = np.asarray(ids, dtype=np.int64).reshape(len(users), -1)
         scores = np.asarray(scores, dtype=np.float32).reshape(len(users), -1)
         scores[ids < 0] = -np.inf

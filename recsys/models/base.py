@@ -1,12 +1,13 @@
 """The one interface every model family implements, and the shared top-k machinery.
 
-Batch-first, as implicit does it: ``recommend(users, user_items, k) -> (ids, scores)`` with one row per user,
+Batch-first, as implicit does it: ``recommend(users, history, k) -> (ids, scores)`` with one row per user,
 items the user already holds excluded, best first, rows padded with id -1 and score -inf when fewer than k remain.
 Fitted attributes end in ``_``; nothing is computed in ``__init__``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -16,16 +17,40 @@ import scipy.sparse as sp
 SCORE_BLOCK = 32_000_000
 
 
+@dataclass(frozen=True)
+class History:
+    """What recommenders know of their users: the items each holds, and the latest of them in playlist order.
+
+    ``user_items`` (users x items counts) is also the seen-items filter; ``recent`` (users x L item ids, most
+    recent last, -1 padded on the left) is what next-song models read. Row u of both is the same user.
+    """
+
+    user_items: sp.csr_matrix
+    recent: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.recent.ndim != 2 or self.recent.shape[0] != self.user_items.shape[0]:
+            raise ValueError(f"recent is {self.recent.shape}; expected one row per user ({self.user_items.shape[0]})")
+
+    @property
+    def n_items(self) -> int:
+        return self.user_items.shape[1]
+
+    def rows(self, users: np.ndarray) -> History:
+        """The same history restricted to ``users``, in that order."""
+        return History(self.user_items[users], self.recent[users])
+
+
 class Recommender(Protocol):
     name: str
 
-    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (item ids, scores) for each row index in ``users`` of ``user_items``, seen items excluded."""
+    def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (item ids, scores) for each row index in ``users`` of ``history``, seen items excluded."""
         ...
 
 
 class ScoreFn(Protocol):
-    def __call__(self, rows: sp.csr_matrix) -> np.ndarray: ...
+    def __call__(self, block: History) -> np.ndarray: ...
 
 
 def top_k(scores: np.ndarray, seen: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,15 +71,14 @@ def top_k(scores: np.ndarray, seen: sp.csr_matrix, k: int) -> tuple[np.ndarray, 
 
 
 def recommend_by_scoring(
-    score_block: ScoreFn, users: np.ndarray, user_items: sp.csr_matrix, k: int
+    score_block: ScoreFn, users: np.ndarray, history: History, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``score_block(user_rows) -> dense scores`` over blocks of users that fit SCORE_BLOCK, then top-k."""
-    n_items = user_items.shape[1]
-    block = max(1, SCORE_BLOCK // max(1, n_items))
+    """Run ``score_block(history of a block of users) -> dense scores`` over blocks that fit SCORE_BLOCK, then top-k."""
+    block = max(1, SCORE_BLOCK // max(1, history.n_items))
     ids, scores = [], []
     for start in range(0, len(users), block):
-        rows = user_items[users[start : start + block]]
-        block_ids, block_scores = top_k(score_block(rows), rows, k)
+        rows = history.rows(users[start : start + block])
+        block_ids, block_scores = top_k(score_block(rows), rows.user_items, k)
         ids.append(block_ids)
         scores.append(block_scores)
     if not ids:

@@ -7,7 +7,7 @@ import pyarrow.dataset as ds
 import scipy.sparse as sp
 
 from recsys import schemas as S
-from recsys.models.base import binary_mean_rows, recommend_by_scoring
+from recsys.models.base import History, binary_mean_rows, recommend_by_scoring
 
 
 class CoOccurrence:
@@ -23,7 +23,7 @@ class CoOccurrence:
         self.matrix_ = sp.csr_matrix((counts, (a, b)), shape=(n_items, n_items))
         return self
 
-    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         return recommend_by_scoring(
-            lambda rows: (binary_mean_rows(rows) @ self.matrix_).toarray(), users, user_items, k
+            lambda block: (binary_mean_rows(block.user_items) @ self.matrix_).toarray(), users, history, k
         )

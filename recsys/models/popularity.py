@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.models.base import recommend_by_scoring
+from recsys.models.base import History, recommend_by_scoring
 
 
 class Popularity:
@@ -16,5 +16,5 @@ class Popularity:
         self.item_users_ = np.asarray((user_items > 0).sum(axis=0)).ravel().astype(np.float32)
         return self
 
-    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return recommend_by_scoring(lambda rows: np.tile(self.item_users_, (rows.shape[0], 1)), users, user_items, k)
+    def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return recommend_by_scoring(lambda block: np.tile(self.item_users_, (len(block.recent), 1)), users, history, k)

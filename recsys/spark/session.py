@@ -12,6 +12,7 @@ def spark_session(settings: SparkSettings) -> SparkSession:
     builder = (
         SparkSession.builder.appName(settings.app_name)
         .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
+        .config("spark.sql.execution.bypassPartialAggregation", str(settings.bypass_partial_aggregation).lower())
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.showConsoleProgress", "false")
     )

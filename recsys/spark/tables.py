@@ -32,9 +32,9 @@ def cooccurrence(seqs: DataFrame, window: int, top_n: int, max_pairs_per_playlis
     Pairs are generated inside each sequence with array functions (no self-join), so the work is
     len * window per playlist rather than len squared, and at most ``max_pairs_per_playlist`` (only the first
     max_pairs_per_playlist / window positions of a longer playlist start pairs). Symmetric; an item is never its
-    own neighbour. Skew: counts are combined map-side and shuffled by (a, b), and Spark computes a partial top-N
-    per item before the shuffle by item (WindowGroupLimit), so a hot item's final task sees at most
-    partitions x top_n rows.
+    own neighbour. Skew: pairs are shuffled by (a, b), which spreads a hot item's pairs over every partition, and
+    Spark computes a partial top-N per item before the shuffle by item (WindowGroupLimit), so a hot item's final
+    task sees at most partitions x top_n rows.
     """
     last_anchor = max(0, max_pairs_per_playlist // window - 1)
     pairs_expr = (

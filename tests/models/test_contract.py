@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.models import CoOccurrence, Item2Vec, Popularity
+from recsys.models import Blend, CoOccurrence, Item2Vec, Popularity
 from recsys.models.base import top_k
 from recsys.pipeline import fit_als
 from recsys.settings import ALSSettings, Item2VecSettings, Settings
@@ -21,6 +21,9 @@ def fit(name, tables, user_items, device="false", spark=None):
         return CoOccurrence().fit(tables.cooccurrence, tables.n_items)
     if name == "item2vec":
         return Item2Vec(Item2VecSettings(epochs=10, workers=1)).fit(tables.sequences, tables.n_items)
+    if name == "blend":
+        parts = [fit(part, tables, user_items, device, spark) for part in ("als", "item2vec", "cooccurrence")]
+        return Blend(parts, [1.0, 1.0, 0.5], depth=30, rank_offset=10.0)
     backend, use_gpu = ("spark", "false") if device == "spark" else ("implicit", device)
     settings = Settings(als=ALSSettings(factors=16, iterations=10, backend=backend, use_gpu=use_gpu))
     return fit_als(spark, tables, user_items, settings)  # the job's own backend choice
@@ -32,16 +35,18 @@ MODELS = [
     ("item2vec", "false"),
     ("als", "false"),
     ("als", "spark"),
+    ("blend", "false"),
     pytest.param("als", "true", marks=pytest.mark.gpu, id="als-gpu"),
 ]
 
 
 @pytest.mark.parametrize(("name", "device"), MODELS)
 def test_recommend_contract(name, device, planted, spark):
-    tables, user_items, synth, user_ids, item_ids = planted
+    tables, history, synth, user_ids, item_ids = planted
+    user_items = history.user_items
     model = fit(name, tables, user_items, device, spark)
     users = np.arange(tables.n_users)
-    ids, scores = model.recommend(users, user_items, K)
+    ids, scores = model.recommend(users, history, K)
 
     assert model.name == name
     assert ids.shape == scores.shape == (len(users), K)
@@ -53,7 +58,7 @@ def test_recommend_contract(name, device, planted, spark):
         seen = user_items.indices[user_items.indptr[u] : user_items.indptr[u + 1]]
         assert not np.isin(ids[u][valid[u]], seen).any(), f"user {u} was recommended an item it holds"
     # batch-first: a sub-batch gives the same answer as the whole batch
-    sub_ids, _ = model.recommend(users[5:9], user_items, K)
+    sub_ids, _ = model.recommend(users[5:9], history, K)
     assert (sub_ids == ids[5:9]).all()
 
     if name == "popularity":  # not personalised: the most-held items each user lacks, in order

@@ -1,0 +1,135 @@
+"""Choose model settings on a validation split carved out of the training data; the test split is never seen.
+
+python bench/tune.py --input ../shared/data/yes_small --format yes [--work DIR] [--grid item2vec|blend|all]
+
+Splits as the build job does (last item of a seeded share of playlists held out as the test split), then carves
+a validation split out of what remains the same way with the next seed. Spark writes the fit tables once; each
+grid point fits on them and is scored by recall@k on the validation split. Tune only on yes_small and
+movielens_latest_small (docs/models.md); the larger datasets are for reporting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from recsys import schemas as S
+from recsys.evaluation.metrics import recall_at_k
+from recsys.evaluation.offline import evaluate, format_table
+from recsys.io import InputSpec, read_interactions
+from recsys.matrices import read_history, read_holdout
+from recsys.models import Item2Vec
+from recsys.models.base import top_k
+from recsys.models.blend import fuse
+from recsys.pipeline import Tables, fit_models, write_tables
+from recsys.settings import Item2VecSettings, Settings
+from recsys.spark import idmap, tables
+from recsys.spark.session import spark_session
+
+log = logging.getLogger("tune")
+
+#: Training settings: each point is one fit.
+ITEM2VEC_FIT_GRID = {"ns_exponent": [0.75, 0.0, -0.5], "epochs": [20, 100], "window": [3, 5]}
+#: Scoring settings: every point is scored on each fit, without refitting.
+ITEM2VEC_SCORE_GRID = {"context_items": [1, 3, 5], "context_decay": [1.0, 0.6]}
+
+
+def grid(axes: dict[str, list]) -> list[dict]:
+    return [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
+
+
+def write_validation_tables(source: InputSpec, work: Path, settings: Settings) -> Tables:
+    """Test split off, then a validation split off the rest; the remainder's tables are what models fit on."""
+    spark = spark_session(settings.spark)
+    try:
+        interactions = read_interactions(spark, source, settings.input).interactions
+        users, items = idmap.user_index(interactions), idmap.item_index(interactions)
+        indexed = idmap.apply_index(
+            interactions, users.select(S.USER_ID, S.USER_IDX), items.select(S.ITEM_ID, S.ITEM_IDX)
+        )
+        e = settings.evaluation
+        train, _test = tables.holdout_last_item(indexed, e.holdout_fraction, e.min_items, e.seed)
+        fit, validation = tables.holdout_last_item(train, e.holdout_fraction, e.min_items, e.seed + 1)
+        validation.write.parquet(str(work / "validation"))
+        paths = Tables(str(work / "ratings"), str(work / "sequences"), str(work / "cooc"), users.count(), items.count())
+        write_tables(fit, settings, paths)
+        return paths
+    finally:
+        spark.stop()
+
+
+def tune_item2vec(paths: Tables, work: Path, k: int) -> dict[str, dict[str, float]]:
+    """recall@k of item2vec next-song scoring for every fit and scoring point of the grids."""
+    users, held = read_holdout(str(work / "validation"))
+    history = read_history(paths.ratings, paths.sequences, paths.n_users, paths.n_items, 8)
+    results = {}
+    for fit_point in grid(ITEM2VEC_FIT_GRID):
+        fitted = Item2Vec(Item2VecSettings(**fit_point)).fit(paths.sequences, paths.n_items)
+        variants = []
+        for score_point in grid(ITEM2VEC_SCORE_GRID):
+            variant = copy.copy(fitted)
+            variant.settings = fitted.settings.model_copy(update=score_point)
+            variant.name = " ".join(f"{n}={v}" for n, v in (fit_point | score_point).items())
+            variants.append(variant)
+        results |= evaluate(variants, history, users, held, k)
+    return results
+
+
+#: Blend weights, relative: each model's weight in the rank fusion (0 leaves it out).
+BLEND_GRID = {"als": [0.0, 0.5, 1.0], "item2vec": [0.0, 0.5, 1.0], "cooccurrence": [0.0, 0.5, 1.0]}
+BLEND_OFFSETS = [10.0, 60.0]
+
+
+def tune_blend(paths: Tables, work: Path, settings: Settings) -> dict[str, dict[str, float]]:
+    """recall@k of the rank fusion for every weight point, from each model's lists ranked once."""
+    users, held = read_holdout(str(work / "validation"))
+    k, depth = settings.evaluation.k, settings.blend.depth
+    fitted = fit_models(None, paths, settings)  # implicit ALS: the Spark session is only for als.backend=spark
+    ranked = {
+        m.name: m.recommend(users, fitted.history, depth)[0] for m in (fitted.als, fitted.item2vec, fitted.cooccurrence)
+    }
+    seen = fitted.history.user_items[users]
+    relevant = [np.array([item]) for item in held]
+    results = {name: {f"recall@{k}": recall_at_k(ids, relevant, k)} for name, ids in ranked.items()}
+    for offset in BLEND_OFFSETS:
+        for point in grid(BLEND_GRID):
+            if not any(point.values()):
+                continue
+            scores = fuse([ranked[name] for name in point], list(point.values()), paths.n_items, offset)
+            ids, _ = top_k(scores, seen, k)
+            name = " ".join(f"{n}={w}" for n, w in point.items()) + f" rank_offset={offset}"
+            results[name] = {f"recall@{k}": recall_at_k(ids, relevant, k)}
+    return results
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--input", required=True)
+    parser.add_argument("--format", required=True)
+    parser.add_argument("--grid", choices=["item2vec", "blend"], default="item2vec")
+    parser.add_argument("--work", type=Path, help="keep the validation tables here (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    settings = Settings()
+    with tempfile.TemporaryDirectory() as scratch:
+        work = args.work or Path(scratch)
+        paths = write_validation_tables(InputSpec(args.input, args.format), work, settings)
+        if args.grid == "item2vec":
+            results = tune_item2vec(paths, work, settings.evaluation.k)
+        else:
+            results = tune_blend(paths, work, settings)
+    print(format_table(results))
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,48 @@
+"""Weighted reciprocal-rank fusion of several models' top lists, served and evaluated like any single model.
+
+Each model ranks its top ``depth`` items per user; an item scores ``sum(weight / (rank_offset + rank))`` over the
+lists it appears in (Cormack et al. 2009, with per-model weights). Ranks, not raw scores, are fused because the
+models' scores live on unrelated scales (dot products, cosines, counts). Weights are chosen on a validation split
+carved out of the training data (bench/tune.py; docs/models.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recsys.models.base import SCORE_BLOCK, History, Recommender, top_k
+
+
+def fuse(ranked: list[np.ndarray], weights: list[float], n_items: int, rank_offset: float) -> np.ndarray:
+    """Dense fused scores from each model's ranked ids (users x depth, -1 padded); items in no list score -inf."""
+    scores = np.zeros((ranked[0].shape[0], n_items), dtype=np.float32)
+    for ids, weight in zip(ranked, weights, strict=True):
+        rows, ranks = np.nonzero(ids >= 0)  # a model lists an item at most once per user
+        scores[rows, ids[rows, ranks]] += weight / (rank_offset + 1 + ranks).astype(np.float32)
+    scores[scores == 0] = -np.inf
+    return scores
+
+
+class Blend:
+    name = "blend"
+
+    def __init__(self, models: list[Recommender], weights: list[float], depth: int, rank_offset: float) -> None:
+        if len(models) != len(weights) or not any(weights) or min(weights) < 0:
+            raise ValueError(f"a blend needs one weight >= 0 per model, some > 0; got {len(models)} models, {weights}")
+        self.models, self.weights, self.depth, self.rank_offset = models, weights, depth, rank_offset
+
+    def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each model ranks a block of users (by their own ids: ALS looks up its factors), then the lists are fused."""
+        used = [(model, weight) for model, weight in zip(self.models, self.weights, strict=True) if weight]
+        block = max(1, SCORE_BLOCK // max(1, history.n_items))
+        ids, scores = [], []
+        for start in range(0, len(users), block):
+            block_users = users[start : start + block]
+            ranked = [model.recommend(block_users, history, self.depth)[0] for model, _ in used]
+            fused = fuse(ranked, [weight for _, weight in used], history.n_items, self.rank_offset)
+            block_ids, block_scores = top_k(fused, history.user_items[block_users], k)
+            ids.append(block_ids)
+            scores.append(block_scores)
+        if not ids:
+            return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
+        return np.vstack(ids), np.vstack(scores)
