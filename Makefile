@@ -19,7 +19,7 @@ help:
 	@echo "make test   - install, lint (ruff) and run the test suite"
 	@echo "make serve  - serve the demo bundle on http://127.0.0.1:$(PORT)"
 	@echo "make dist   - build dist/recsys.zip for spark-submit --py-files (and the wheel beside it)"
-	@echo "make bench  - Spark stages vs polars at 1M and 10M rows, ALS implicit vs MLlib (minutes; see docs/BENCHMARKS.md)"
+	@echo "make bench  - Spark stages vs polars, ALS backends, FAISS, recommend-for-all (minutes; docs/BENCHMARKS.md)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -52,6 +52,7 @@ dist: install
 
 bench: install
 	$(PY) bench/spark_stages.py --rows 1000000 10000000 --als-rows 10000000 --record
+	$(PY) bench/models.py --record
 
 clean:
 	rm -rf $(VENV) $(ARTIFACTS) $(DEMO_DATA) build dist *.egg-info

@@ -26,11 +26,11 @@ from recsys.evaluation.metrics import recall_at_k
 from recsys.evaluation.offline import evaluate, format_table
 from recsys.io import InputSpec, read_interactions
 from recsys.matrices import read_history, read_holdout
-from recsys.models import Item2Vec
+from recsys.models import ALS, Item2Vec
 from recsys.models.base import top_k
 from recsys.models.blend import fuse
-from recsys.pipeline import Tables, fit_models, write_tables
-from recsys.settings import Item2VecSettings, Settings
+from recsys.pipeline import Tables, fit_models, write_split
+from recsys.settings import ALSSettings, Item2VecSettings, Settings
 from recsys.spark import idmap, tables
 from recsys.spark.session import spark_session
 
@@ -47,7 +47,7 @@ def grid(axes: dict[str, list]) -> list[dict]:
 
 
 def write_validation_tables(source: InputSpec, work: Path, settings: Settings) -> Tables:
-    """Test split off, then a validation split off the rest; the remainder's tables are what models fit on."""
+    """Test split off, then a validation split off the rest (in ``work/holdout``); the remainder's tables."""
     spark = spark_session(settings.spark)
     try:
         interactions = read_interactions(spark, source, settings.input).interactions
@@ -57,10 +57,7 @@ def write_validation_tables(source: InputSpec, work: Path, settings: Settings) -
         )
         e = settings.evaluation
         train, _test = tables.holdout_last_item(indexed, e.holdout_fraction, e.min_items, e.seed)
-        fit, validation = tables.holdout_last_item(train, e.holdout_fraction, e.min_items, e.seed + 1)
-        validation.write.parquet(str(work / "validation"))
-        paths = Tables(str(work / "ratings"), str(work / "sequences"), str(work / "cooc"), users.count(), items.count())
-        write_tables(fit, settings, paths)
+        paths, _ = write_split(train, settings, work, e.seed + 1, users.count(), items.count())
         return paths
     finally:
         spark.stop()
@@ -68,7 +65,7 @@ def write_validation_tables(source: InputSpec, work: Path, settings: Settings) -
 
 def tune_item2vec(paths: Tables, work: Path, k: int) -> dict[str, dict[str, float]]:
     """recall@k of item2vec next-song scoring for every fit and scoring point of the grids."""
-    users, held = read_holdout(str(work / "validation"))
+    users, held = read_holdout(str(work / "holdout"))
     history = read_history(paths.ratings, paths.sequences, paths.n_users, paths.n_items, 8)
     results = {}
     for fit_point in grid(ITEM2VEC_FIT_GRID):
@@ -83,6 +80,25 @@ def tune_item2vec(paths: Tables, work: Path, k: int) -> dict[str, dict[str, floa
     return results
 
 
+ALS_GRID = {
+    "confidence": ["linear", "log", "bm25"],
+    "alpha": [1.0, 2.0, 5.0, 20.0],
+    "regularization": [0.05, 0.5, 5.0],
+}
+
+
+def tune_als(paths: Tables, work: Path, k: int) -> dict[str, dict[str, float]]:
+    """recall@k of implicit ALS for every point of ALS_GRID."""
+    users, held = read_holdout(str(work / "holdout"))
+    history = read_history(paths.ratings, paths.sequences, paths.n_users, paths.n_items, 1)
+    results = {}
+    for point in grid(ALS_GRID):
+        model = ALS(ALSSettings(**point)).fit(history.user_items)
+        model.name = " ".join(f"{n}={v}" for n, v in point.items())
+        results |= evaluate([model], history, users, held, k)
+    return results
+
+
 #: Blend weights, relative: each model's weight in the rank fusion (0 leaves it out).
 BLEND_GRID = {"als": [0.0, 0.5, 1.0], "item2vec": [0.0, 0.5, 1.0], "cooccurrence": [0.0, 0.5, 1.0]}
 BLEND_OFFSETS = [10.0, 60.0]
@@ -90,7 +106,7 @@ BLEND_OFFSETS = [10.0, 60.0]
 
 def tune_blend(paths: Tables, work: Path, settings: Settings) -> dict[str, dict[str, float]]:
     """recall@k of the rank fusion for every weight point, from each model's lists ranked once."""
-    users, held = read_holdout(str(work / "validation"))
+    users, held = read_holdout(str(work / "holdout"))
     k, depth = settings.evaluation.k, settings.blend.depth
     fitted = fit_models(None, paths, settings)  # implicit ALS: the Spark session is only for als.backend=spark
     ranked = {
@@ -114,7 +130,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", required=True)
     parser.add_argument("--format", required=True)
-    parser.add_argument("--grid", choices=["item2vec", "blend"], default="item2vec")
+    parser.add_argument("--grid", choices=["item2vec", "als", "blend"], default="item2vec")
     parser.add_argument("--work", type=Path, help="keep the validation tables here (default: a temporary folder)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
@@ -124,6 +140,8 @@ def main(argv: list[str]) -> int:
         paths = write_validation_tables(InputSpec(args.input, args.format), work, settings)
         if args.grid == "item2vec":
             results = tune_item2vec(paths, work, settings.evaluation.k)
+        elif args.grid == "als":
+            results = tune_als(paths, work, settings.evaluation.k)
         else:
             results = tune_blend(paths, work, settings)
     print(format_table(results))

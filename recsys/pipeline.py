@@ -23,7 +23,7 @@ from pyspark.sql import DataFrame, SparkSession
 from recsys import schemas as S
 from recsys.artifacts import BundleWriter
 from recsys.evaluation.offline import evaluate, format_table
-from recsys.index import build_index, save_index
+from recsys.index import Metric, ann_recall, build_index, choose_kind, save_index
 from recsys.io import InputSpec, ReadResult, check_reject_ratio, read_interactions, summarize_rejects
 from recsys.matrices import read_history, read_holdout
 from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Popularity, Recommender
@@ -131,15 +131,27 @@ def fit_models(spark: SparkSession | None, paths: Tables, settings: Settings) ->
     return FittedModels(history, popularity, cooc, item2vec, als, blend)
 
 
+def write_split(
+    interactions: DataFrame, settings: Settings, work: Path, seed: int, n_users: int, n_items: int
+) -> tuple[Tables, DataFrame]:
+    """Hold out the last item of a seeded share of playlists into ``work/holdout``; write the rest's tables.
+
+    Returns the tables and the training interactions, which a validation split can be carved from in turn.
+    """
+    e = settings.evaluation
+    train, holdout = tables.holdout_last_item(interactions, e.holdout_fraction, e.min_items, seed)
+    holdout.write.parquet(str(work / "holdout"))
+    paths = Tables(str(work / "ratings"), str(work / "sequences"), str(work / "cooccurrence"), n_users, n_items)
+    write_tables(train, settings, paths)
+    return paths, train
+
+
 def run_evaluation(
     interactions: DataFrame, settings: Settings, work: Path, n_users: int, n_items: int
 ) -> dict[str, Any]:
     """Hold out the last item of a seeded share of playlists, fit every model on the rest, rank side by side."""
     e = settings.evaluation
-    train, holdout = tables.holdout_last_item(interactions, e.holdout_fraction, e.min_items, e.seed)
-    holdout.write.parquet(str(work / "holdout"))
-    paths = Tables(str(work / "ratings"), str(work / "sequences"), str(work / "cooccurrence"), n_users, n_items)
-    write_tables(train, settings, paths)
+    paths, _ = write_split(interactions, settings, work, e.seed, n_users, n_items)
     fitted = fit_models(interactions.sparkSession, paths, settings)
     users, items = read_holdout(str(work / "holdout"))
     results = evaluate(fitted.all(), fitted.history, users, items, e.k)
@@ -209,6 +221,21 @@ def run_spark_stages(spark: SparkSession, source: InputSpec, settings: Settings,
     return SparkOutputs(indexed, paths, n_valid, n_rejected, fingerprint(input_files))
 
 
+def write_index(
+    bundle: BundleWriter, path: str, vectors: np.ndarray, metric: Metric, queries: np.ndarray, settings: Settings
+) -> dict[str, Any]:
+    """Build and save one index; an approximate one is checked against exact search on a sample of ``queries``."""
+    s = settings.index
+    index = build_index(vectors, metric, s)
+    entry: dict[str, Any] = {"kind": choose_kind(len(vectors), s), "vectors": len(vectors), "metric": metric}
+    if entry["kind"] != "flat":
+        sample = np.random.default_rng(0).choice(len(queries), min(len(queries), s.recall_queries), replace=False)
+        entry["recall@10"] = ann_recall(index, vectors, metric, queries[sample], 10)
+        log.info("%s: %s recall@10 against exact search %.3f", path, entry["kind"], entry["recall@10"])
+    save_index(index, bundle.path(path))
+    return entry
+
+
 def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings) -> Path:
     """Run the whole build and publish the bundle; returns its folder."""
     with BundleWriter(request.output, request.name) as bundle:
@@ -233,9 +260,17 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             np.save(bundle.path(ITEM2VEC_ITEM_VECTORS), item2vec.item_vectors_)
             np.save(bundle.path(ITEM2VEC_USER_VECTORS), user_vectors)
             np.save(bundle.path(ITEM2VEC_OUTPUT_VECTORS), item2vec.output_vectors_)
-            save_index(build_index(als.item_factors_, "ip"), bundle.path(INDEX_ITEMS_ALS))
-            save_index(build_index(item2vec.item_vectors_, "cosine"), bundle.path(INDEX_ITEMS_ITEM2VEC))
-            save_index(build_index(user_vectors, "cosine"), bundle.path(INDEX_USERS_ITEM2VEC))
+            indexes = {
+                INDEX_ITEMS_ALS: write_index(
+                    bundle, INDEX_ITEMS_ALS, als.item_factors_, "ip", als.user_factors_, settings
+                ),
+                INDEX_ITEMS_ITEM2VEC: write_index(
+                    bundle, INDEX_ITEMS_ITEM2VEC, item2vec.item_vectors_, "cosine", item2vec.item_vectors_, settings
+                ),
+                INDEX_USERS_ITEM2VEC: write_index(
+                    bundle, INDEX_USERS_ITEM2VEC, user_vectors, "cosine", user_vectors, settings
+                ),
+            }
 
         manifest = {
             "config": settings.model_dump(mode="json"),
@@ -248,5 +283,6 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
                 "ratings": int(user_items.nnz),
             },
             "evaluation": report and report["models"],
+            "indexes": indexes,
         }
         return bundle.publish(manifest)

@@ -64,23 +64,49 @@ class Item2VecSettings(Section):
 
 
 class ALSSettings(Section):
+    """Defaults chosen on yes_small's validation split (bench/tune.py; docs/models.md)."""
+
     factors: int = Field(64, ge=1)
     regularization: float = Field(0.05, ge=0.0)
-    alpha: float = Field(2.0, gt=0.0, description="Confidence = 1 + alpha * count.")
+    alpha: float = Field(1.0, gt=0.0, description="Confidence = 1 + alpha * t(count), t from `confidence`.")
+    confidence: Literal["linear", "log", "bm25"] = Field(
+        "bm25", description="t(count): count, log(1 + count / log_epsilon), or BM25-weighted count."
+    )
+    log_epsilon: float = Field(1.0, gt=0.0)
+    bm25_k1: float = Field(100.0, gt=0.0)
+    bm25_b: float = Field(0.8, ge=0.0, le=1.0)
     iterations: int = Field(15, ge=1)
-    backend: Literal["implicit", "spark"] = Field("implicit", description="spark: MLlib ALS on the cluster.")
-    use_gpu: Literal["auto", "true", "false"] = Field("auto", description="auto: GPU when implicit reports CUDA.")
+    backend: Literal["implicit", "torch", "spark"] = Field(
+        "implicit", description="torch: batched CG on torch (GPU if torch sees one); spark: MLlib ALS on the cluster."
+    )
+    use_gpu: Literal["auto", "true", "false"] = Field(
+        "auto", description="auto: implicit's CUDA build, else torch on a GPU it sees and the data fits, else CPU."
+    )
     seed: int = 7
 
 
 class BlendSettings(Section):
     """Weights of the rank fusion; 0 leaves a model out. Chosen on a validation split (docs/models.md)."""
 
-    als: float = Field(0.5, ge=0.0)
+    als: float = Field(1.0, ge=0.0)
     item2vec: float = Field(1.0, ge=0.0)
     cooccurrence: float = Field(0.5, ge=0.0)
     depth: int = Field(100, ge=1, description="Items each model ranks per user before fusion.")
     rank_offset: float = Field(10.0, ge=0.0, description="k in weight / (k + rank): larger flattens the ranks.")
+
+
+class IndexSettings(Section):
+    """FAISS index sizing: exact below ``exact_below`` vectors, approximate above (docs/models.md)."""
+
+    kind: Literal["auto", "flat", "hnsw", "ivfpq"] = Field("auto", description="auto: flat, or hnsw from exact_below.")
+    exact_below: int = Field(100_000, ge=1)
+    hnsw_m: int = Field(32, ge=4, description="Graph neighbours per vector: more is better recall, more memory.")
+    hnsw_ef_construction: int = Field(200, ge=8)
+    hnsw_ef_search: int = Field(128, ge=8, description="Search breadth: more is better recall, fewer queries/s.")
+    ivf_nlist: int = Field(0, ge=0, description="IVF cells; 0: 4 x sqrt(vectors).")
+    ivf_nprobe: int = Field(32, ge=1)
+    pq_bytes: int = Field(16, ge=1, description="PQ code bytes per vector; must divide the vector size.")
+    recall_queries: int = Field(1000, ge=1, description="Queries sampled to measure ANN recall@10 at build time.")
 
 
 class EvaluationSettings(Section):
@@ -107,6 +133,7 @@ class Settings(BaseSettings):
     item2vec: Item2VecSettings = Item2VecSettings()
     als: ALSSettings = ALSSettings()
     blend: BlendSettings = BlendSettings()
+    index: IndexSettings = IndexSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     serving: ServingSettings = ServingSettings()
 

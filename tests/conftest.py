@@ -36,15 +36,21 @@ def spark():
 
 
 def pytest_collection_modifyitems(config, items):
-    """gpu tests run only where implicit reports CUDA (pytest -m gpu on a GPU machine)."""
-    import implicit.gpu
-
-    if implicit.gpu.HAS_CUDA:
-        return
-    skip = pytest.mark.skip(reason="no CUDA: implicit.gpu.HAS_CUDA is False")
+    """gpu tests run only where implicit's CUDA build or torch sees a GPU; no-gpu tests only where neither does."""
+    if has_gpu():
+        skip, marker = pytest.mark.skip(reason="a GPU is present"), "no_gpu"
+    else:
+        skip, marker = pytest.mark.skip(reason="no GPU: implicit has no CUDA and torch sees none"), "gpu"
     for item in items:
-        if "gpu" in item.keywords:
+        if marker in item.keywords:
             item.add_marker(skip)
+
+
+def has_gpu() -> bool:
+    import implicit.gpu
+    import torch
+
+    return implicit.gpu.HAS_CUDA or torch.cuda.is_available()
 
 
 @pytest.fixture(scope="session")
@@ -82,13 +88,18 @@ def planted(spark, tmp_path_factory):
 
 def run_build_job(*args: str, master: str = "local[2]", timeout: int = 600) -> subprocess.CompletedProcess[str]:
     """spark-submit jobs/build_embeddings.py as a user runs it (local[2]: two cores, as in CI)."""
+    return run_job("build_embeddings.py", *args, master=master, timeout=timeout)
+
+
+def run_job(script: str, *args: str, master: str = "local[2]", timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """spark-submit jobs/SCRIPT as a user runs it."""
     command = [
         str(Path(sys.executable).parent / "spark-submit"),
         "--master",
         master,
         "--driver-java-options",
         f"-Dlog4j2.configurationFile={REPO / 'conf' / 'log4j2.properties'}",
-        str(REPO / "jobs" / "build_embeddings.py"),
+        str(REPO / "jobs" / script),
         *args,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)

@@ -7,7 +7,7 @@ import pytest
 
 from recsys.artifacts import resolve, verify
 from recsys.synth import SynthConfig, generate
-from tests.conftest import Service, run_build_job
+from tests.conftest import Service, run_build_job, run_job
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
 
@@ -175,3 +175,52 @@ def test_printed_curl_examples_work_as_printed(built, service):
     assert len(urls) == 4
     for url in urls:
         assert httpx.get(url, timeout=10).status_code == 200, url
+
+
+def test_recommend_all_writes_every_users_top_k_as_als_ranks_them(built, tmp_path):
+    import numpy as np
+    import polars as pl
+
+    from recsys import pipeline as paths
+    from recsys.matrices import read_user_items
+    from recsys.models import ALS, History
+    from recsys.settings import ALSSettings
+
+    folder, synth = built
+    job = run_job(
+        "recommend_all.py",
+        "--artifacts",
+        str(folder / "artifacts"),
+        "--name",
+        "e2e",
+        "--output",
+        str(tmp_path / "recs"),
+        "--k",
+        "5",
+    )
+    assert job.returncode == 0, job.stdout[-3000:]
+    recs = pl.read_parquet(tmp_path / "recs" / "*.parquet")
+    assert recs.columns == ["user_id", "rank", "item_id", "score"]
+    assert recs["user_id"].n_unique() == synth.clicks["user_id"].n_unique()
+    assert recs.group_by("user_id").len()["len"].max() == 5
+
+    bundle = resolve(folder / "artifacts", "e2e")
+    users = pl.read_parquet(bundle / paths.USERS / "*.parquet").sort("user_idx")["user_id"].to_list()
+    items = pl.read_parquet(bundle / paths.ITEMS / "*.parquet").sort("item_idx")["item_id"].to_list()
+    seen = read_user_items(str(bundle / paths.RATINGS), len(users), len(items))
+    als = ALS.from_factors(
+        ALSSettings(), np.load(bundle / paths.ALS_USER_FACTORS), np.load(bundle / paths.ALS_ITEM_FACTORS)
+    )
+    sample = np.arange(0, len(users), 97)
+    expected, _ = als.recommend(sample, History(seen, np.full((len(users), 1), -1)), 5)
+    for row, u in enumerate(sample):
+        got = recs.filter(pl.col("user_id") == users[u]).sort("rank")["item_id"].to_list()
+        assert got == [items[i] for i in expected[row]], f"user {users[u]}"
+
+
+def test_recommend_all_names_a_missing_bundle(tmp_path):
+    job = run_job(
+        "recommend_all.py", "--artifacts", str(tmp_path), "--name", "nothing", "--output", str(tmp_path / "o")
+    )
+    assert job.returncode == 2 and "no published bundle" in job.stdout + job.stderr  # spark-submit merges them
+    assert not (tmp_path / "o").exists()

@@ -1,11 +1,54 @@
-"""FAISS search with ids excluded inside the search agrees with brute force and with implicit's ALS."""
+"""FAISS search with ids excluded inside the search agrees with brute force and with implicit's ALS; sized indexes
+keep their recall; indexes load memory-mapped."""
 
 import numpy as np
 import pytest
 
-from recsys.index import build_index, search
+from recsys.index import ann_recall, build_index, choose_kind, load_index, save_index, search
 from recsys.models import ALS
-from recsys.settings import ALSSettings
+from recsys.settings import ALSSettings, IndexSettings
+
+
+def clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    """Vectors around 200 centres, like learnt embeddings (uniform noise would be the worst case for any ANN)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(200, dim))
+    return (centres[rng.integers(0, 200, n)] + 0.5 * rng.normal(size=(n, dim))).astype(np.float32)
+
+
+def test_index_kind_follows_the_catalogue_size():
+    settings = IndexSettings(exact_below=1000)
+    assert choose_kind(999, settings) == "flat"
+    assert choose_kind(1000, settings) == "hnsw"
+    assert choose_kind(10, IndexSettings(kind="ivfpq")) == "ivfpq"
+
+
+# measured 2026-11-22 on these vectors: HNSW 0.99+, IVF-PQ with 8-byte codes 0.45 (it trades recall for memory)
+@pytest.mark.parametrize(("kind", "floor"), [("hnsw", 0.95), ("ivfpq", 0.4)])
+def test_approximate_indexes_measure_their_recall_and_filter_inside_the_search(kind, floor):
+    vectors = clustered(20_000, 32)
+    settings = IndexSettings(kind=kind, pq_bytes=8)
+    index = build_index(vectors, "ip", settings)
+    queries = clustered(300, 32, seed=1)
+    recall = ann_recall(index, vectors, "ip", queries, 10)
+    assert floor <= recall <= 1.0, f"{kind} recall@10 {recall:.3f}"
+    exclude = np.arange(0, 20_000, 2)  # every even id
+    ids, _ = search(index, queries[0], 10, exclude=exclude)
+    assert len(ids) == 10 and (ids % 2 == 1).all()
+
+
+def test_flat_index_loads_memory_mapped(tmp_path):
+    vectors = np.random.default_rng(0).normal(size=(200_000, 64)).astype(np.float32)  # 49 MiB
+    save_index(build_index(vectors, "ip", IndexSettings(kind="flat")), tmp_path / "flat.faiss")
+
+    def resident_mib() -> float:
+        return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+
+    before = resident_mib()
+    index = load_index(tmp_path / "flat.faiss")
+    assert resident_mib() - before < 8, "the vectors were copied into memory instead of mapped"
+    ids, _ = search(index, vectors[7], 1)
+    assert ids.tolist() == [int(np.argmax(vectors @ vectors[7]))]
 
 
 def test_search_excludes_ids_and_matches_brute_force():

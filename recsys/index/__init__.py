@@ -1,5 +1,5 @@
 """FAISS indexes over item and user vectors: build, save, load, search with already-seen ids excluded."""
 
-from recsys.index.faiss_index import Metric, build_index, load_index, save_index, search
+from recsys.index.faiss_index import Metric, ann_recall, build_index, choose_kind, load_index, save_index, search
 
-__all__ = ["Metric", "build_index", "load_index", "save_index", "search"]
+__all__ = ["Metric", "ann_recall", "build_index", "choose_kind", "load_index", "save_index", "search"]

@@ -1,10 +1,16 @@
-"""Exact FAISS indexes whose positions are the dense item/user indexes (int64 ids = positions).
+"""FAISS indexes whose positions are the dense item/user indexes (int64 ids = positions), sized to the catalogue.
 
-Inner product for ALS (user . item is the ALS score); cosine as inner product over L2-normalised vectors.
+Inner product for ALS (user . item is the ALS score); cosine as inner product over L2-normalised vectors. Under
+``index.exact_below`` vectors the index is exact (flat); above, HNSW by default, or IVF-PQ when memory matters
+more than recall. Approximate indexes are checked against exact search at build time (``ann_recall``) and the
+figure goes into the manifest. Indexes load with their vectors memory-mapped, so service workers share those
+pages; an HNSW graph (about 2 x hnsw_m x 4 bytes per vector) and IVF-PQ codes are read into each process.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -12,24 +18,89 @@ import faiss
 import numpy as np
 
 from recsys.models.base import l2_normalize
+from recsys.settings import IndexSettings
+
+log = logging.getLogger(__name__)
 
 Metric = Literal["ip", "cosine"]
 
 
-def build_index(vectors: np.ndarray, metric: Metric) -> faiss.Index:
-    """A flat (exact) inner-product index; ``cosine`` normalises the vectors first."""
-    data = l2_normalize(vectors) if metric == "cosine" else np.ascontiguousarray(vectors, dtype=np.float32)
-    index = faiss.IndexFlatIP(data.shape[1])
+def prepare(vectors: np.ndarray, metric: Metric) -> np.ndarray:
+    """The float32 rows the index stores: normalised for cosine."""
+    return l2_normalize(vectors) if metric == "cosine" else np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def choose_kind(n_vectors: int, settings: IndexSettings) -> str:
+    """``index.kind``, or for ``auto`` exact search under ``index.exact_below`` vectors and HNSW above."""
+    if settings.kind != "auto":
+        return settings.kind
+    return "flat" if n_vectors < settings.exact_below else "hnsw"
+
+
+def build_index(vectors: np.ndarray, metric: Metric, settings: IndexSettings | None = None) -> faiss.Index:
+    """An inner-product index over ``vectors`` of the kind ``choose_kind`` picks."""
+    settings = settings or IndexSettings()
+    data = prepare(vectors, metric)
+    n, dim = data.shape
+    kind = choose_kind(n, settings)
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = settings.hnsw_ef_construction
+        index.hnsw.efSearch = settings.hnsw_ef_search
+    else:
+        index = _trained_ivfpq(data, settings)
     index.add(data)
+    log.info("FAISS %s index: %d vectors of %d dimensions", kind, n, dim)
     return index
+
+
+def _trained_ivfpq(data: np.ndarray, settings: IndexSettings) -> faiss.Index:
+    n, dim = data.shape
+    if dim % settings.pq_bytes:
+        raise ValueError(f"index.pq_bytes={settings.pq_bytes} must divide the vector size {dim}")
+    nlist = settings.ivf_nlist or max(1, min(int(4 * math.sqrt(n)), n // 39))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFPQ(quantizer, dim, nlist, settings.pq_bytes, 8, faiss.METRIC_INNER_PRODUCT)
+    index.nprobe = min(settings.ivf_nprobe, nlist)
+    if faiss.get_num_gpus() > 0:  # faiss-gpu builds only; pip's faiss-cpu reports 0 (docs/models.md)
+        trained = faiss.index_cpu_to_all_gpus(index)
+        trained.train(data)
+        index = faiss.index_gpu_to_cpu(trained)
+    else:
+        index.train(data)
+    return index
+
+
+def ann_recall(index: faiss.Index, vectors: np.ndarray, metric: Metric, queries: np.ndarray, k: int) -> float:
+    """Share of exact search's top-k that ``index`` also returns, averaged over ``queries``."""
+    data = prepare(vectors, metric)
+    exact = faiss.IndexFlatIP(data.shape[1])
+    exact.add(data)
+    q = prepare(queries, metric)
+    _, truth = exact.search(q, k)
+    _, found = index.search(q, k)
+    hits = [len(set(t[t >= 0]) & set(f[f >= 0])) / max(1, (t >= 0).sum()) for t, f in zip(truth, found, strict=True)]
+    return float(np.mean(hits)) if hits else 1.0
 
 
 def save_index(index: faiss.Index, path: Path) -> None:
     faiss.write_index(index, str(path))
 
 
-def load_index(path: Path) -> faiss.Index:
-    return faiss.read_index(str(path))
+def load_index(path: Path, mmap: bool = True) -> faiss.Index:
+    """Read an index; its stored vectors stay memory-mapped (read-only), shared by every process that maps them."""
+    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+
+
+def _search_parameters(index: faiss.Index, selector: faiss.IDSelector) -> faiss.SearchParameters:
+    """Parameters carrying the selector, with the index's own search breadth (a bare SearchParameters resets it)."""
+    if isinstance(index, faiss.IndexHNSW):
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)
+    if isinstance(index, faiss.IndexIVF):
+        return faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)
+    return faiss.SearchParameters(sel=selector)
 
 
 def search(
@@ -42,7 +113,7 @@ def search(
     params = None
     if exclude is not None and len(exclude):
         excluded = faiss.IDSelectorBatch(np.ascontiguousarray(exclude, dtype=np.int64))
-        params = faiss.SearchParameters(sel=faiss.IDSelectorNot(excluded))
+        params = _search_parameters(index, faiss.IDSelectorNot(excluded))
     k = min(k, index.ntotal)
     scores, ids = index.search(np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1), k, params=params)
     keep = ids[0] >= 0

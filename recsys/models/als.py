@@ -1,4 +1,4 @@
-"""Implicit-feedback ALS (Hu, Koren & Volinsky 2008) through the implicit library, on GPU when it reports CUDA."""
+"""Implicit-feedback ALS (Hu, Koren & Volinsky 2008): implicit on CPU or its CUDA build, or the torch CG solver."""
 
 from __future__ import annotations
 
@@ -7,20 +7,54 @@ import logging
 import implicit.gpu
 import numpy as np
 import scipy.sparse as sp
+import torch
 from implicit.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from recsys.models.base import History
+from recsys.models.confidence import confidence
+from recsys.models.torch_als import fit_torch_als, memory_needed
 from recsys.settings import ALSSettings
 
 log = logging.getLogger(__name__)
 
 
-def use_gpu(setting: str) -> bool:
-    """'auto' follows implicit's own CUDA probe; 'true' insists (and fails clearly without CUDA)."""
-    if setting == "true" and not implicit.gpu.HAS_CUDA:
-        raise RuntimeError("als.use_gpu=true but implicit was built without CUDA (its GPU build comes from conda)")
-    return setting == "true" or (setting == "auto" and implicit.gpu.HAS_CUDA)
+def choose_solver(settings: ALSSettings, shape: tuple[int, int], nnz: int) -> tuple[str, str]:
+    """(solver, device): implicit's CUDA build first, then torch on a GPU it sees, if the data fits; else the CPU.
+
+    implicit's GPU build comes only from conda; pip users get GPU ALS through the torch solver instead. A GPU
+    that is too small for the estimated working set is skipped with a log line, not run into an out-of-memory.
+    """
+    if settings.backend == "torch":
+        gpu = settings.use_gpu != "false" and _gpu_fits(shape, nnz, settings)
+        return "torch", "cuda" if gpu else "cpu"
+    if settings.use_gpu != "false" and (implicit.gpu.HAS_CUDA or torch.cuda.is_available()):
+        if _gpu_fits(shape, nnz, settings):
+            return ("implicit", "cuda") if implicit.gpu.HAS_CUDA else ("torch", "cuda")
+    elif settings.use_gpu == "true":
+        raise RuntimeError(
+            "als.use_gpu=true but no GPU is usable: implicit has no CUDA (its GPU build comes from conda) "
+            "and torch sees no GPU"
+        )
+    return "implicit", "cpu"
+
+
+def _gpu_fits(shape: tuple[int, int], nnz: int, settings: ALSSettings) -> bool:
+    if not torch.cuda.is_available():
+        return False
+    need = memory_needed(shape, nnz, settings.factors)
+    free, _ = torch.cuda.mem_get_info()
+    if need > 0.9 * free:
+        log.warning(
+            "ALS needs about %.1f GiB on the GPU and %.1f GiB is free: training on the CPU", need / 2**30, free / 2**30
+        )
+        if settings.use_gpu == "true":
+            raise RuntimeError(
+                f"als.use_gpu=true but ALS needs ~{need / 2**30:.1f} GiB and the GPU has "
+                f"{free / 2**30:.1f} GiB free; use als.backend=spark for ratings this large"
+            )
+        return False
+    return True
 
 
 class ALS:
@@ -30,21 +64,25 @@ class ALS:
         self.settings = settings
 
     def fit(self, user_items: sp.csr_matrix) -> ALS:
-        """Fit on raw counts; implicit applies confidence = 1 + alpha * count."""
+        """Fit on counts turned into confidences (recsys.models.confidence), on the solver choose_solver picks."""
         s = self.settings
-        gpu = use_gpu(s.use_gpu)
-        log.info("ALS: %d users x %d items, %d factors, on %s", *user_items.shape, s.factors, "GPU" if gpu else "CPU")
+        weights = confidence(user_items, s)
+        solver, device = choose_solver(s, user_items.shape, user_items.nnz)
+        log.info("ALS: %d users x %d items, %d factors, %s on %s", *user_items.shape, s.factors, solver, device)
+        if solver == "torch":
+            factors = fit_torch_als(weights, s.factors, s.regularization, s.iterations, s.seed, device)
+            return self._wrap(*factors)
         with threadpool_limits(1, "blas"):  # implicit parallelises itself; nested BLAS threads slow it down
             self.model_ = AlternatingLeastSquares(
                 factors=s.factors,
                 regularization=s.regularization,
-                alpha=s.alpha,
+                alpha=1.0,  # the values are already confidences
                 iterations=s.iterations,
                 random_state=s.seed,
-                use_gpu=gpu,
+                use_gpu=device == "cuda",
             )
-            self.model_.fit(user_items.astype(np.float32), show_progress=False)
-        if gpu:
+            self.model_.fit(weights, show_progress=False)
+        if device == "cuda":
             self.model_ = self.model_.to_cpu()
         self.user_factors_ = np.ascontiguousarray(self.model_.user_factors, dtype=np.float32)
         self.item_factors_ = np.ascontiguousarray(self.model_.item_factors, dtype=np.float32)
@@ -53,12 +91,15 @@ class ALS:
     @classmethod
     def from_factors(cls, settings: ALSSettings, user_factors: np.ndarray, item_factors: np.ndarray) -> ALS:
         """Wrap factors trained elsewhere (Spark MLlib) so they recommend through implicit's same code path."""
-        als = cls(settings)
+        return cls(settings)._wrap(user_factors, item_factors)
+
+    def _wrap(self, user_factors: np.ndarray, item_factors: np.ndarray) -> ALS:
         with threadpool_limits(1, "blas"):  # implicit checks the BLAS threadpool when constructed
-            als.model_ = AlternatingLeastSquares(factors=user_factors.shape[1], use_gpu=False)
-        als.model_.user_factors, als.model_.item_factors = user_factors, item_factors
-        als.user_factors_, als.item_factors_ = user_factors, item_factors
-        return als
+            self.model_ = AlternatingLeastSquares(factors=user_factors.shape[1], use_gpu=False)
+        self.user_factors_ = np.ascontiguousarray(user_factors, dtype=np.float32)
+        self.item_factors_ = np.ascontiguousarray(item_factors, dtype=np.float32)
+        self.model_.user_factors, self.model_.item_factors = self.user_factors_, self.item_factors_
+        return self
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         """implicit's own batched recommend, already-held items filtered."""

@@ -1,6 +1,7 @@
 """Spark MLlib ALS (implicit preferences) for ratings that outgrow one node.
 
-Same confidence model as implicit (1 + alpha * count), but MLlib scales the regularisation by each user's and
+Same confidence model as the single-node solvers: MLlib computes 1 + alpha * rating, and the rating it gets is
+t(count) from ``als.confidence``, computed here in Spark. MLlib scales the regularisation by each user's and
 item's number of ratings (ALS-WR), so the same ``als.regularization`` is not the same penalty in both backends.
 """
 
@@ -28,6 +29,26 @@ def _dense(factors: DataFrame, n: int, rank: int) -> np.ndarray:
     return out
 
 
+def preference(ratings: DataFrame, settings: ALSSettings) -> DataFrame:
+    """(user_idx, item_idx, t(count)) as float, as recsys.models.confidence.preference_weights computes it."""
+    count = F.col(S.COUNT).cast("double")
+    if settings.confidence == "log":
+        weight = F.log1p(count / settings.log_epsilon)
+    elif settings.confidence == "bm25":
+        k1, b = settings.bm25_k1, settings.bm25_b
+        n_users = ratings.select(S.USER_IDX).distinct().count()
+        holders = ratings.groupBy(S.ITEM_IDX).agg(F.count(F.lit(1)).alias("_df"))
+        lengths = ratings.groupBy(S.USER_IDX).agg(F.sum(S.COUNT).cast("double").alias("_len"))
+        mean_length = lengths.agg(F.avg("_len")).first()[0]
+        ratings = ratings.join(holders, S.ITEM_IDX).join(lengths, S.USER_IDX)
+        idf = F.log(F.lit(float(max(n_users, 1)))) - F.log1p(F.col("_df").cast("double"))
+        norm = (1.0 - b) + b * F.col("_len") / F.lit(max(mean_length, 1e-12))
+        weight = F.greatest(count * (k1 + 1.0) / (k1 * norm + count) * idf, F.lit(0.0))
+    else:
+        weight = count
+    return ratings.select(S.USER_IDX, S.ITEM_IDX, weight.cast("float").alias(S.COUNT))
+
+
 def fit_spark_als(
     ratings: DataFrame, n_users: int, n_items: int, settings: ALSSettings
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -43,5 +64,5 @@ def fit_spark_als(
         userCol=S.USER_IDX,
         itemCol=S.ITEM_IDX,
         ratingCol=S.COUNT,
-    ).fit(ratings.withColumn(S.COUNT, F.col(S.COUNT).cast("float")))
+    ).fit(preference(ratings, settings))
     return _dense(model.userFactors, n_users, settings.factors), _dense(model.itemFactors, n_items, settings.factors)

@@ -24,7 +24,7 @@ def fit(name, tables, user_items, device="false", spark=None):
     if name == "blend":
         parts = [fit(part, tables, user_items, device, spark) for part in ("als", "item2vec", "cooccurrence")]
         return Blend(parts, [1.0, 1.0, 0.5], depth=30, rank_offset=10.0)
-    backend, use_gpu = ("spark", "false") if device == "spark" else ("implicit", device)
+    backend, use_gpu = {"spark": ("spark", "false"), "torch": ("torch", "false")}.get(device, ("implicit", device))
     settings = Settings(als=ALSSettings(factors=16, iterations=10, backend=backend, use_gpu=use_gpu))
     return fit_als(spark, tables, user_items, settings)  # the job's own backend choice
 
@@ -35,6 +35,7 @@ MODELS = [
     ("item2vec", "false"),
     ("als", "false"),
     ("als", "spark"),
+    ("als", "torch"),
     ("blend", "false"),
     pytest.param("als", "true", marks=pytest.mark.gpu, id="als-gpu"),
 ]

@@ -1,0 +1,190 @@
+"""Model-side benchmarks, each beside its peer in the same run: ALS, FAISS, recommend-for-all.
+
+python bench/models.py [--ratings ../shared/data/yes_small] [--faiss-sizes 100000 1000000] [--record]
+
+- ALS: recsys.models.ALS (confidence computed inside) against implicit's AlternatingLeastSquares called directly
+  on the same confidences, same settings, best of 3 fits each; the overhead target is <= 5%.
+- FAISS: the index `index.kind=auto` picks (HNSW at these sizes) against exact search (IndexFlatIP) over the
+  same clustered 64-dimensional vectors: build seconds, queries per second (1,000 queries, one batch) and
+  recall@10 against exact.
+- recommend-for-all: users per second of jobs/recommend_all.py's batched top-k on torch (CPU here) over random
+  ALS-shaped factors, against numpy's matrix product + argpartition on the same factors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+REPO = Path(__file__).resolve().parent.parent
+BENCHMARKS = REPO / "docs" / "BENCHMARKS.md"
+DIM = 64
+QUERIES = 1000
+
+
+def best_of(run, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_als(ratings_source: str) -> str:
+    """Our ALS wrapper against implicit on the same confidences (yes_small's ratings through the job's Spark stages)."""
+    from implicit.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    from recsys.models import ALS
+    from recsys.models.confidence import confidence
+    from recsys.settings import ALSSettings
+
+    user_items = ratings_matrix(ratings_source)
+    settings = ALSSettings(use_gpu="false")
+    weights = confidence(user_items, settings)
+
+    def direct() -> None:
+        with threadpool_limits(1, "blas"):
+            AlternatingLeastSquares(
+                factors=settings.factors,
+                regularization=settings.regularization,
+                alpha=1.0,
+                iterations=settings.iterations,
+                random_state=settings.seed,
+            ).fit(weights, show_progress=False)
+
+    ours = best_of(lambda: ALS(settings).fit(user_items))
+    theirs = best_of(direct)
+    return (
+        f"| ALS fit, {user_items.shape[0]:,} x {user_items.shape[1]:,}, {user_items.nnz:,} ratings, "
+        f"{settings.factors} factors, {settings.iterations} iterations | recsys ALS {ours:.2f} s | implicit "
+        f"directly {theirs:.2f} s | overhead {100 * (ours / theirs - 1):+.1f}% |"
+    )
+
+
+def ratings_matrix(source: str) -> sp.csr_matrix:
+    """yes_small's playlist x song counts, read the way the job reads them (Spark), cached as .npz."""
+    cache = Path("/tmp/recsys-bench") / f"{Path(source).name}-ratings.npz"
+    if cache.exists():
+        return sp.load_npz(cache).tocsr()
+    import tempfile
+
+    from recsys import schemas as S
+    from recsys.io import InputSpec, read_interactions
+    from recsys.matrices import read_user_items
+    from recsys.settings import Settings
+    from recsys.spark import idmap, tables
+    from recsys.spark.session import spark_session
+
+    settings = Settings()
+    spark = spark_session(settings.spark)
+    try:
+        interactions = read_interactions(spark, InputSpec(source, "yes"), settings.input).interactions
+        users, items = idmap.user_index(interactions), idmap.item_index(interactions)
+        indexed = idmap.apply_index(
+            interactions, users.select(S.USER_ID, S.USER_IDX), items.select(S.ITEM_ID, S.ITEM_IDX)
+        )
+        with tempfile.TemporaryDirectory() as scratch:
+            tables.ratings(indexed).write.parquet(f"{scratch}/ratings")
+            matrix = read_user_items(f"{scratch}/ratings", users.count(), items.count())
+    finally:
+        spark.stop()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    sp.save_npz(cache, matrix)
+    return matrix
+
+
+def clustered(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(1000, DIM))
+    return (centres[rng.integers(0, 1000, n)] + 0.5 * rng.normal(size=(n, DIM))).astype(np.float32)
+
+
+def bench_faiss(n: int) -> str:
+    import faiss
+
+    from recsys.index import ann_recall, build_index, choose_kind
+    from recsys.settings import IndexSettings
+
+    vectors, queries = clustered(n, 0), clustered(QUERIES, 1)
+    settings = IndexSettings()
+    kind = choose_kind(n, settings)
+    start = time.perf_counter()
+    ann = build_index(vectors, "ip", settings)
+    build_s = time.perf_counter() - start
+    exact = faiss.IndexFlatIP(DIM)
+    exact.add(vectors)
+    ann_s = best_of(lambda: ann.search(queries, 10))
+    exact_s = best_of(lambda: exact.search(queries, 10))
+    recall = ann_recall(ann, vectors, "ip", queries, 10)
+    return (
+        f"| FAISS, {n:,} vectors x {DIM} | {kind} (build {build_s:.0f} s): {QUERIES / ann_s:,.0f} queries/s, "
+        f"recall@10 {recall:.3f} | exact: {QUERIES / exact_s:,.0f} queries/s | {exact_s / ann_s:.1f}x exact's QPS |"
+    )
+
+
+def bench_recommend_all(n_users: int, n_items: int) -> str:
+    import torch
+
+    from recsys.models.base import SCORE_BLOCK
+    from recsys.recommend_all import top_k_batch
+
+    rng = np.random.default_rng(0)
+    users = rng.normal(size=(n_users, DIM)).astype(np.float32)
+    items = rng.normal(size=(n_items, DIM)).astype(np.float32)
+    seen = sp.random(n_users, n_items, density=20 / n_items, format="csr", random_state=0)
+    batch = max(1, SCORE_BLOCK // n_items)
+    u, v = torch.as_tensor(users), torch.as_tensor(items)
+
+    def ours() -> None:
+        for first in range(0, n_users, batch):
+            top_k_batch(u[first : first + batch], v, seen[first : first + batch], 100)
+
+    def numpy_peer() -> None:
+        for first in range(0, n_users, batch):
+            scores = users[first : first + batch] @ items.T
+            rows, cols = seen[first : first + batch].nonzero()
+            scores[rows, cols] = -np.inf
+            part = np.argpartition(-scores, 99, axis=1)[:, :100]
+            np.take_along_axis(scores, part, axis=1).argsort(axis=1)
+
+    torch_s, numpy_s = best_of(ours, 1), best_of(numpy_peer, 1)
+    return (
+        f"| recommend-for-all, {n_users:,} users x {n_items:,} items, top 100 | torch CPU "
+        f"{n_users / torch_s:,.0f} users/s | numpy {n_users / numpy_s:,.0f} users/s | "
+        f"{numpy_s / torch_s:.1f}x |"
+    )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ratings", default=str(REPO.parent / "shared" / "data" / "yes_small"))
+    parser.add_argument("--faiss-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--record", action="store_true", help="append the results to docs/BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    rows = [bench_als(args.ratings)]
+    rows += [bench_faiss(n) for n in args.faiss_sizes]
+    rows += [bench_recommend_all(200_000, 50_000)]
+    table = "\n".join(["| what | ours | peer | ratio |", "|---|---|---|---|", *rows])
+    print(table)
+    if args.record:
+        machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, no GPU"
+        with BENCHMARKS.open("a") as handle:
+            handle.write(
+                f"\n## Models, indexes, recommend-for-all ({datetime.now(UTC):%Y-%m-%d})\n\n"
+                f"Command: `python bench/models.py {' '.join(argv)}`\nMachine: {machine}\n\n{table}\n"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
