@@ -18,7 +18,6 @@ import json
 import logging
 import math
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,11 +26,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from timing import best_of, machine
+
 REPO = Path(__file__).resolve().parent.parent
 BENCHMARKS = REPO / "docs" / "BENCHMARKS.md"
 ALS_ITERATIONS = 5
 ALS_FACTORS = 64
-REPEATS = 3  # the count aggregation runs this often on each side; the best run is reported
 
 
 def log_path(work: Path, rows: int) -> Path:
@@ -105,16 +105,6 @@ def measure(work: Path, rows: int, als: bool) -> dict[str, float]:
     return figures
 
 
-def best_of(run) -> float:
-    """Best wall time of REPEATS runs: the first Spark run also pays for JIT warm-up."""
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def time_als(spark, tables) -> dict[str, float]:
     """Seconds per iteration of implicit (this node) and Spark MLlib ALS on the same ratings and factors."""
     from recsys.matrices import read_user_items
@@ -184,19 +174,6 @@ def run_child(work: Path, rows: int, als: bool, driver_memory: str | None) -> di
     figures = json.loads(out.strip().splitlines()[-1])
     figures["peak_rss_gib"] = peak / 2**30
     return figures
-
-
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    mem = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}"
 
 
 def report(results: dict[int, dict[str, float]]) -> str:

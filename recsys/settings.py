@@ -61,6 +61,10 @@ class Item2VecSettings(Section):
     seed: int = 7
     context_items: int = Field(5, ge=1, description="Latest items the next-song score looks back on.")
     context_decay: float = Field(1.0, gt=0.0, le=1.0, description="Weight of each older context item, per step.")
+    user_weighting: Literal["mean", "idf", "recency"] = Field(
+        "mean", description="User vector = mean of the user's item vectors, idf- or recency-weighted."
+    )
+    user_recency_decay: float = Field(0.9, gt=0.0, le=1.0, description="recency: weight per step of age.")
 
 
 class ALSSettings(Section):
@@ -107,6 +111,10 @@ class IndexSettings(Section):
     ivf_nprobe: int = Field(32, ge=1)
     pq_bytes: int = Field(16, ge=1, description="PQ code bytes per vector; must divide the vector size.")
     recall_queries: int = Field(1000, ge=1, description="Queries sampled to measure ANN recall@10 at build time.")
+    target_recall: float = Field(
+        0.95, gt=0.0, le=1.0, description="Approximate indexes widen their search until recall@10 reaches this."
+    )
+    hnsw_ef_search_max: int = Field(2048, ge=8, description="The widest HNSW search the build may settle on.")
 
 
 class EvaluationSettings(Section):

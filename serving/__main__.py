@@ -27,6 +27,8 @@ def print_examples(root: str, name: str, host: str, port: int) -> None:
     print("Then, from another terminal:\n")
     print(f"  curl '{base}/healthz'")
     print(f"  curl '{base}/recommend?user={quote(user)}&k=5'")
+    print(f"  curl '{base}/recommend?user={quote(user)}&k=5&model=blend'")
+    print(f"  curl '{base}/next?items={quote(item)}&k=5'")
     print(f"  curl '{base}/similar-users?user={quote(user)}&k=5'")
     print(f"  curl '{base}/similar-items?item={quote(item)}&k=5'")
     print(f"\nOpenAPI docs: {base}/docs\n")

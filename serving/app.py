@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from recsys import artifacts
 from recsys.settings import Settings, load_settings
 from serving.bundle import LoadedBundle, UnknownId
-from serving.responses import Error, Health, Recommendations, SimilarItems, SimilarUsers
+from serving.responses import Error, Health, NextItems, Recommendations, SimilarItems, SimilarUsers
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,28 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         return Health(status="ok", version=bundle.version)
 
     @app.get("/recommend", response_model=Recommendations)
-    def recommend(bundle: Bundle, user: Annotated[str, Query(min_length=1)], k: K = default_k) -> Recommendations:
-        """Next songs for a known user or playlist (ALS), excluding what it already holds."""
-        return Recommendations(user=user, model="als", version=bundle.version, items=bundle.recommend(user, k))
+    def recommend(
+        bundle: Bundle,
+        user: Annotated[str, Query(min_length=1)],
+        k: K = default_k,
+        model: Annotated[Literal["als", "item2vec", "blend"], Query(description="which model ranks")] = "als",
+    ) -> Recommendations:
+        """Next songs for a known user or playlist, excluding what it already holds."""
+        items = bundle.recommend(user, k, model)
+        return Recommendations(user=user, model=model, version=bundle.version, items=items)
+
+    @app.get("/next", response_model=NextItems)
+    def next_items(
+        bundle: Bundle,
+        items: Annotated[str, Query(min_length=1, description="comma-separated item ids, oldest first")],
+        k: K = default_k,
+    ) -> NextItems:
+        """The next song for a sequence of items (a session): item2vec next-song and co-occurrence, fused."""
+        sequence = [item for item in items.split(",") if item]
+        if not sequence:
+            return _error(422, "invalid parameter 'items': no item ids", "items")
+        answer = bundle.next_items(sequence, k)
+        return NextItems(items_in=sequence, model="item2vec+cooccurrence", version=bundle.version, items=answer)
 
     @app.get("/similar-items", response_model=SimilarItems)
     def similar_items(bundle: Bundle, item: Annotated[str, Query(min_length=1)], k: K = default_k) -> SimilarItems:

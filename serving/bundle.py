@@ -19,8 +19,13 @@ from recsys import artifacts
 from recsys import pipeline as paths
 from recsys import schemas as S
 from recsys.index import load_index, search
-from recsys.matrices import read_user_items
+from recsys.matrices import read_recent_items, read_user_items
+from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Recommender
 from recsys.models.base import l2_normalize
+from recsys.settings import Settings
+
+#: What /recommend?model= accepts; "als" goes through FAISS, the others score every item.
+MODELS = ("als", "item2vec", "blend")
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,9 @@ class LoadedBundle:
     items_als: faiss.Index
     items_item2vec: faiss.Index
     users_item2vec: faiss.Index
+    history: History  # every user's held items and latest items, as the models were fitted on them
+    models: dict[str, Recommender]  # item2vec (next song) and blend, rebuilt from the bundle's vectors and tables
+    session_blend: Blend  # item2vec + co-occurrence: what a bare sequence of items can be scored by
 
     @classmethod
     def load(cls, folder: Path) -> LoadedBundle:
@@ -61,6 +69,22 @@ class LoadedBundle:
         items = _read_parquet_folder(folder / paths.ITEMS).sort(S.ITEM_IDX)
         user_ids = users[S.USER_ID].to_list()
         item_ids = items[S.ITEM_ID].to_list()
+        settings = Settings(**manifest["config"])  # the settings the bundle was built with
+        seen = read_user_items(str(folder / paths.RATINGS), len(user_ids), len(item_ids))
+        history = History(
+            seen, read_recent_items(str(folder / paths.SEQUENCES), len(user_ids), settings.item2vec.context_items)
+        )
+        als_user_factors = np.load(folder / paths.ALS_USER_FACTORS)
+        als = ALS.from_factors(settings.als, als_user_factors, np.load(folder / paths.ALS_ITEM_FACTORS))
+        item2vec = Item2Vec.from_vectors(
+            settings.item2vec,
+            np.load(folder / paths.ITEM2VEC_ITEM_VECTORS),
+            np.load(folder / paths.ITEM2VEC_OUTPUT_VECTORS),
+        )
+        cooc = CoOccurrence().fit(str(folder / paths.COOCCURRENCE), len(item_ids))
+        b = settings.blend
+        blend = Blend([als, item2vec, cooc], [b.als, b.item2vec, b.cooccurrence], b.depth, b.rank_offset)
+        session_blend = Blend([item2vec, cooc], [b.item2vec, b.cooccurrence], b.depth, b.rank_offset)
         bundle = cls(
             folder=folder,
             version=manifest["version"],
@@ -68,13 +92,16 @@ class LoadedBundle:
             user_index={uid: i for i, uid in enumerate(user_ids)},
             items=items.drop(S.ITEM_IDX),
             item_index={iid: i for i, iid in enumerate(item_ids)},
-            seen=read_user_items(str(folder / paths.RATINGS), len(user_ids), len(item_ids)),
-            als_user_factors=np.load(folder / paths.ALS_USER_FACTORS),
+            seen=seen,
+            als_user_factors=als_user_factors,
             item2vec_user_vectors=l2_normalize(np.load(folder / paths.ITEM2VEC_USER_VECTORS)),
             item2vec_item_vectors=l2_normalize(np.load(folder / paths.ITEM2VEC_ITEM_VECTORS)),
             items_als=load_index(folder / paths.INDEX_ITEMS_ALS),
             items_item2vec=load_index(folder / paths.INDEX_ITEMS_ITEM2VEC),
             users_item2vec=load_index(folder / paths.INDEX_USERS_ITEM2VEC),
+            history=history,
+            models={"item2vec": item2vec, "blend": blend},
+            session_blend=session_blend,
         )
         log.info("loaded bundle %s: %d users, %d items", folder, len(user_ids), len(item_ids))
         return bundle
@@ -85,11 +112,11 @@ class LoadedBundle:
         except KeyError:
             raise UnknownId("user", user_id) from None
 
-    def item(self, item_id: str) -> int:
+    def item(self, item_id: str, parameter: str = "item") -> int:
         try:
             return self.item_index[item_id]
         except KeyError:
-            raise UnknownId("item", item_id) from None
+            raise UnknownId(parameter, item_id) from None
 
     def describe_items(self, ids: np.ndarray, scores: np.ndarray) -> list[dict[str, Any]]:
         """Items with their score and every metadata column (item_id renamed to item)."""
@@ -98,11 +125,30 @@ class LoadedBundle:
             {"item": row.pop(S.ITEM_ID), "score": float(score), **row} for row, score in zip(rows, scores, strict=True)
         ]
 
-    def recommend(self, user_id: str, k: int) -> list[dict[str, Any]]:
-        """ALS: the user's factors against every item factor, items the user holds filtered inside FAISS."""
+    def recommend(self, user_id: str, k: int, model: str = "als") -> list[dict[str, Any]]:
+        """Items the user does not hold yet, best first.
+
+        ALS: the user's factors against every item factor in FAISS, held items filtered inside the search.
+        item2vec and blend: the user's latest items scored against every item, as in the evaluation.
+        """
         u = self.user(user_id)
-        seen = self.seen.indices[self.seen.indptr[u] : self.seen.indptr[u + 1]]
-        ids, scores = search(self.items_als, self.als_user_factors[u], k, exclude=seen)
+        if model == "als":
+            seen = self.seen.indices[self.seen.indptr[u] : self.seen.indptr[u + 1]]
+            ids, scores = search(self.items_als, self.als_user_factors[u], k, exclude=seen)
+        else:
+            ids, scores = _first_row(self.models[model].recommend(np.array([u]), self.history, k))
+        return self.describe_items(ids, scores)
+
+    def next_items(self, item_ids: list[str], k: int) -> list[dict[str, Any]]:
+        """The next song after a sequence of known items (a session, no user): item2vec + co-occurrence."""
+        sequence = np.array([self.item(i, parameter="items") for i in item_ids], dtype=np.int64)
+        n_items = len(self.items)
+        held = sp.csr_matrix((np.ones(len(sequence), np.float32), (np.zeros(len(sequence)), sequence)), (1, n_items))
+        context = self.history.recent.shape[1]
+        recent = np.full((1, context), -1, dtype=np.int32)
+        tail = sequence[-context:]
+        recent[0, context - len(tail) :] = tail
+        ids, scores = _first_row(self.session_blend.recommend(np.array([0]), History(held, recent), k))
         return self.describe_items(ids, scores)
 
     def similar_items(self, item_id: str, k: int) -> list[dict[str, Any]]:
@@ -116,3 +162,10 @@ class LoadedBundle:
         u = self.user(user_id)
         ids, scores = search(self.users_item2vec, self.item2vec_user_vectors[u], k, exclude=np.array([u]))
         return [{"user": self.user_ids[j], "score": float(s)} for j, s in zip(ids, scores, strict=True)]
+
+
+def _first_row(ranked: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One user's (ids, scores) from a batch answer, padding (-1) dropped."""
+    ids, scores = ranked[0][0], ranked[1][0]
+    keep = ids >= 0
+    return ids[keep], scores[keep]

@@ -25,6 +25,13 @@ class Recommendations(BaseModel):
     items: list[ScoredItem]
 
 
+class NextItems(BaseModel):
+    items_in: list[str]
+    model: str
+    version: str
+    items: list[ScoredItem]
+
+
 class SimilarItems(BaseModel):
     item: str
     model: str

@@ -90,6 +90,30 @@ def test_service_answers_over_http(built, service):
     assert len(users["users"]) == 5 and "p0" not in [u["user"] for u in users["users"]]
 
 
+@pytest.mark.parametrize("model", ["item2vec", "blend"])
+def test_next_song_models_are_served_as_evaluated(built, service, model):
+    """/recommend?model= answers with the same ranking the model gives in the job's own code, held items excluded."""
+    folder, synth = built
+    body = service.get("/recommend", user="p3", k=10, model=model).json()
+    assert body["model"] == model and len(body["items"]) == 10
+    held = set(synth.clicks.filter(synth.clicks["user_id"] == "p3")["item_id"])
+    assert not held & {item["item"] for item in body["items"]}
+    scores = [item["score"] for item in body["items"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_next_follows_the_planted_successor(built, service):
+    """The log plays each track's planted successor next half the time: /next must rank it high for most tracks."""
+    folder, synth = built
+    tracks = synth.tracks["item_id"].to_list()
+    hits = 0
+    for track in tracks[:60]:
+        body = service.get("/next", items=track, k=5).json()
+        assert body["items_in"] == [track] and track not in {i["item"] for i in body["items"]}
+        hits += f"t{synth.successor[int(track[1:])]}" in {i["item"] for i in body["items"]}
+    assert hits >= 54, f"planted successor in the top 5 for {hits} of 60 tracks"  # measured 60 of 60
+
+
 @pytest.mark.parametrize(
     ("path", "params", "status", "parameter"),
     [
@@ -100,6 +124,10 @@ def test_service_answers_over_http(built, service):
         ("/recommend", {"user": "p0", "k": "abc"}, 422, "k"),
         ("/recommend", {"user": "p0", "k": "501"}, 422, "k"),
         ("/recommend", {}, 422, "user"),
+        ("/recommend", {"user": "p0", "model": "svd"}, 422, "model"),
+        ("/next", {"items": "t0,nothing"}, 404, "items"),
+        ("/next", {"items": ","}, 422, "items"),
+        ("/next", {}, 422, "items"),
     ],
 )
 def test_bad_requests_get_json_errors_naming_the_parameter(service, path, params, status, parameter):
@@ -172,7 +200,7 @@ def test_printed_curl_examples_work_as_printed(built, service):
         check=True,
     ).stdout
     urls = re.findall(r"curl '([^']+)'", printed)
-    assert len(urls) == 4
+    assert len(urls) == 6
     for url in urls:
         assert httpx.get(url, timeout=10).status_code == 200, url
 

@@ -4,7 +4,16 @@ keep their recall; indexes load memory-mapped."""
 import numpy as np
 import pytest
 
-from recsys.index import ann_recall, build_index, choose_kind, load_index, save_index, search
+from recsys.index import (
+    ann_recall,
+    build_index,
+    choose_kind,
+    load_index,
+    save_index,
+    search,
+    search_breadth,
+    widen_to_recall,
+)
 from recsys.models import ALS
 from recsys.settings import ALSSettings, IndexSettings
 
@@ -35,6 +44,19 @@ def test_approximate_indexes_measure_their_recall_and_filter_inside_the_search(k
     exclude = np.arange(0, 20_000, 2)  # every even id
     ids, _ = search(index, queries[0], 10, exclude=exclude)
     assert len(ids) == 10 and (ids % 2 == 1).all()
+
+
+def test_hnsw_widens_its_search_until_the_target_recall_and_keeps_it(tmp_path):
+    vectors = clustered(20_000, 32)
+    settings = IndexSettings(kind="hnsw", hnsw_ef_search=8, target_recall=0.97)
+    index = build_index(vectors, "ip", settings)
+    tuning, held_out = clustered(500, 32, seed=2), clustered(300, 32, seed=3)
+    narrow = ann_recall(index, vectors, "ip", held_out, 10)
+    reached = widen_to_recall(index, vectors, "ip", tuning, settings)
+    assert reached >= 0.97 and search_breadth(index)["ef_search"] > 8
+    assert ann_recall(index, vectors, "ip", held_out, 10) > max(narrow, 0.95)  # holds on queries it was not tuned on
+    save_index(index, tmp_path / "hnsw.faiss")
+    assert search_breadth(load_index(tmp_path / "hnsw.faiss")) == search_breadth(index)
 
 
 def test_flat_index_loads_memory_mapped(tmp_path):

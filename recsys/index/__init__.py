@@ -1,5 +1,25 @@
 """FAISS indexes over item and user vectors: build, save, load, search with already-seen ids excluded."""
 
-from recsys.index.faiss_index import Metric, ann_recall, build_index, choose_kind, load_index, save_index, search
+from recsys.index.faiss_index import (
+    Metric,
+    ann_recall,
+    build_index,
+    choose_kind,
+    load_index,
+    save_index,
+    search,
+    search_breadth,
+    widen_to_recall,
+)
 
-__all__ = ["Metric", "ann_recall", "build_index", "choose_kind", "load_index", "save_index", "search"]
+__all__ = [
+    "Metric",
+    "ann_recall",
+    "build_index",
+    "choose_kind",
+    "load_index",
+    "save_index",
+    "search",
+    "search_breadth",
+    "widen_to_recall",
+]

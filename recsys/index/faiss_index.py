@@ -2,9 +2,10 @@
 
 Inner product for ALS (user . item is the ALS score); cosine as inner product over L2-normalised vectors. Under
 ``index.exact_below`` vectors the index is exact (flat); above, HNSW by default, or IVF-PQ when memory matters
-more than recall. Approximate indexes are checked against exact search at build time (``ann_recall``) and the
-figure goes into the manifest. Indexes load with their vectors memory-mapped, so service workers share those
-pages; an HNSW graph (about 2 x hnsw_m x 4 bytes per vector) and IVF-PQ codes are read into each process.
+more than recall. Approximate indexes are checked against exact search at build time and widen their search
+until they reach ``index.target_recall`` (``widen_to_recall``); the recall and breadth go into the manifest.
+Indexes load with their vectors memory-mapped, so service workers share those pages; an HNSW graph (about
+2 x hnsw_m x 4 bytes per vector) and IVF-PQ codes are read into each process.
 """
 
 from __future__ import annotations
@@ -75,14 +76,52 @@ def _trained_ivfpq(data: np.ndarray, settings: IndexSettings) -> faiss.Index:
 
 def ann_recall(index: faiss.Index, vectors: np.ndarray, metric: Metric, queries: np.ndarray, k: int) -> float:
     """Share of exact search's top-k that ``index`` also returns, averaged over ``queries``."""
+    q = prepare(queries, metric)
+    return _recall(index, q, _exact_top_k(vectors, metric, q, k))
+
+
+def _exact_top_k(vectors: np.ndarray, metric: Metric, prepared_queries: np.ndarray, k: int) -> np.ndarray:
     data = prepare(vectors, metric)
     exact = faiss.IndexFlatIP(data.shape[1])
     exact.add(data)
-    q = prepare(queries, metric)
-    _, truth = exact.search(q, k)
-    _, found = index.search(q, k)
+    return exact.search(prepared_queries, k)[1]
+
+
+def _recall(index: faiss.Index, prepared_queries: np.ndarray, truth: np.ndarray) -> float:
+    _, found = index.search(prepared_queries, truth.shape[1])
     hits = [len(set(t[t >= 0]) & set(f[f >= 0])) / max(1, (t >= 0).sum()) for t, f in zip(truth, found, strict=True)]
     return float(np.mean(hits)) if hits else 1.0
+
+
+def widen_to_recall(
+    index: faiss.Index, vectors: np.ndarray, metric: Metric, queries: np.ndarray, settings: IndexSettings, k: int = 10
+) -> float:
+    """Double an approximate index's search breadth (HNSW efSearch, IVF nprobe) until its recall@k against exact
+    search on ``queries`` reaches ``index.target_recall`` or the breadth its limit; returns the recall reached.
+
+    The breadth is saved with the index, so the service searches as widely as the build measured.
+    """
+    q = prepare(queries, metric)
+    truth = _exact_top_k(vectors, metric, q, k)
+    recall = _recall(index, q, truth)
+    if isinstance(index, faiss.IndexHNSW):
+        while recall < settings.target_recall and index.hnsw.efSearch < settings.hnsw_ef_search_max:
+            index.hnsw.efSearch = min(2 * index.hnsw.efSearch, settings.hnsw_ef_search_max)
+            recall = _recall(index, q, truth)
+    elif isinstance(index, faiss.IndexIVF):
+        while recall < settings.target_recall and index.nprobe < index.nlist:
+            index.nprobe = min(2 * index.nprobe, index.nlist)
+            recall = _recall(index, q, truth)
+    return recall
+
+
+def search_breadth(index: faiss.Index) -> dict[str, int]:
+    """The search breadth an approximate index will use, for the manifest."""
+    if isinstance(index, faiss.IndexHNSW):
+        return {"ef_search": int(index.hnsw.efSearch)}
+    if isinstance(index, faiss.IndexIVF):
+        return {"nprobe": int(index.nprobe)}
+    return {}
 
 
 def save_index(index: faiss.Index, path: Path) -> None:

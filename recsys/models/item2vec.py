@@ -39,6 +39,36 @@ class ParquetSentences:
                 yield [str(i) for i in items]
 
 
+def user_weights(user_items: sp.csr_matrix, sequences_path: str, settings: Item2VecSettings) -> sp.csr_matrix:
+    """users x items weights, rows summing to 1: multiplied by item vectors they give user vectors.
+
+    ``mean``: every distinct item alike. ``idf``: smoothed inverse holder frequency, 1 + log((1 + users) /
+    (1 + holders)), so an item in every playlist counts least (never zero: a user of only such items keeps one).
+    ``recency``: ``user_recency_decay`` to the power of the item's age in the playlist (0 for the latest), so
+    the vector follows the user's latest taste.
+    """
+    if settings.user_weighting == "mean":
+        return binary_mean_rows(user_items)
+    if settings.user_weighting == "idf":
+        weights = user_items.astype(np.float32, copy=True)
+        holders = np.bincount(weights.indices, minlength=user_items.shape[1])
+        idf = 1.0 + np.log((1.0 + user_items.shape[0]) / (1.0 + holders))
+        weights.data = idf[weights.indices].astype(np.float32)
+    else:
+        table = ds.dataset(sequences_path, format="parquet").to_table(columns=S.SEQUENCES_SCHEMA.names)
+        table = table.cast(S.SEQUENCES_SCHEMA).combine_chunks()
+        lists = table.column(S.ITEMS).chunk(0)
+        offsets = lists.offsets.to_numpy()
+        lengths = np.diff(offsets)
+        rows = np.repeat(table.column(S.USER_IDX).to_numpy(), lengths)
+        age = np.repeat(offsets[1:], lengths) - 1 - np.arange(offsets[0], offsets[-1])
+        decay = (settings.user_recency_decay**age).astype(np.float32)
+        items = lists.values.to_numpy()[offsets[0] : offsets[-1]]
+        weights = sp.csr_matrix((decay, (rows, items)), shape=user_items.shape)  # repeats of an item add up
+    totals = np.asarray(weights.sum(axis=1)).ravel()
+    return sp.diags(1.0 / np.maximum(totals, 1e-12)).astype(np.float32) @ weights
+
+
 class Item2Vec:
     name = "item2vec"
 
@@ -71,9 +101,17 @@ class Item2Vec:
         log.info("item2vec: %d of %d items have vectors", len(keys), n_items)
         return self
 
-    def user_vectors(self, user_items: sp.csr_matrix) -> np.ndarray:
-        """Mean of each user's items' vectors."""
-        return np.asarray(binary_mean_rows(user_items) @ self.item_vectors_, dtype=np.float32)
+    def user_vectors(self, user_items: sp.csr_matrix, sequences_path: str) -> np.ndarray:
+        """Weighted mean of each user's items' input vectors (``item2vec.user_weighting``)."""
+        weights = user_weights(user_items, sequences_path, self.settings)
+        return np.asarray(weights @ self.item_vectors_, dtype=np.float32)
+
+    @classmethod
+    def from_vectors(cls, settings: Item2VecSettings, item_vectors: np.ndarray, output_vectors: np.ndarray) -> Item2Vec:
+        """A fitted model from a bundle's saved input and output vectors (the service's way in)."""
+        model = cls(settings)
+        model.item_vectors_, model.output_vectors_ = item_vectors, output_vectors
+        return model
 
     def context_vectors(self, recent: np.ndarray) -> np.ndarray:
         """Recency-weighted mean input vector of each row's last ``context_items`` items (-1 entries skipped)."""
