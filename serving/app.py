@@ -13,11 +13,12 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from recsys import artifacts
 from recsys.settings import Settings, load_settings
 from serving.bundle import LoadedBundle, UnknownId
-from serving.responses import Error, Health, NextItems, Recommendations, SimilarItems, SimilarUsers
+from serving.responses import Error, Health, Recommendations, SessionRecommendations, SimilarItems, SimilarUsers
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +83,30 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         items = bundle.recommend(user, k, model)
         return Recommendations(user=user, model=model, version=bundle.version, items=items)
 
-    @app.get("/next", response_model=NextItems)
+    class NewUser(BaseModel):
+        items: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1, description="item ids the user holds")
+        k: int = Field(default_k, ge=1, le=max_k, description=f"number of results, 1 to {max_k}")
+
+    @app.post("/recommend", response_model=SessionRecommendations)
+    def recommend_new_user(bundle: Bundle, body: NewUser) -> SessionRecommendations:
+        """A new or anonymous user, from the items it holds, without retraining: ALS fold-in, then FAISS."""
+        items = bundle.fold_in(body.items, body.k)
+        return SessionRecommendations(items_in=body.items, model="als", version=bundle.version, items=items)
+
+    @app.get("/next", response_model=SessionRecommendations)
     def next_items(
         bundle: Bundle,
         items: Annotated[str, Query(min_length=1, description="comma-separated item ids, oldest first")],
         k: K = default_k,
-    ) -> NextItems:
+    ) -> SessionRecommendations:
         """The next song for a sequence of items (a session): item2vec next-song and co-occurrence, fused."""
         sequence = [item for item in items.split(",") if item]
         if not sequence:
             return _error(422, "invalid parameter 'items': no item ids", "items")
         answer = bundle.next_items(sequence, k)
-        return NextItems(items_in=sequence, model="item2vec+cooccurrence", version=bundle.version, items=answer)
+        return SessionRecommendations(
+            items_in=sequence, model="item2vec+cooccurrence", version=bundle.version, items=answer
+        )
 
     @app.get("/similar-items", response_model=SimilarItems)
     def similar_items(bundle: Bundle, item: Annotated[str, Query(min_length=1)], k: K = default_k) -> SimilarItems:

@@ -22,6 +22,7 @@ from recsys.index import load_index, search
 from recsys.matrices import read_recent_items, read_user_items
 from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Recommender
 from recsys.models.base import l2_normalize
+from recsys.models.confidence import Collection
 from recsys.settings import Settings
 
 #: What /recommend?model= accepts; "als" goes through FAISS, the others score every item.
@@ -59,6 +60,8 @@ class LoadedBundle:
     items_item2vec: faiss.Index
     users_item2vec: faiss.Index
     history: History  # every user's held items and latest items, as the models were fitted on them
+    als: ALS  # for folding in new users
+    collection: Collection  # the training matrix's statistics, so a folded-in user is weighted as trained ones
     models: dict[str, Recommender]  # item2vec (next song) and blend, rebuilt from the bundle's vectors and tables
     session_blend: Blend  # item2vec + co-occurrence: what a bare sequence of items can be scored by
 
@@ -100,6 +103,8 @@ class LoadedBundle:
             items_item2vec=load_index(folder / paths.INDEX_ITEMS_ITEM2VEC),
             users_item2vec=load_index(folder / paths.INDEX_USERS_ITEM2VEC),
             history=history,
+            als=als,
+            collection=Collection.of(seen),
             models={"item2vec": item2vec, "blend": blend},
             session_blend=session_blend,
         )
@@ -139,11 +144,30 @@ class LoadedBundle:
             ids, scores = _first_row(self.models[model].recommend(np.array([u]), self.history, k))
         return self.describe_items(ids, scores)
 
+    def fold_in(self, item_ids: list[str], k: int) -> list[dict[str, Any]]:
+        """ALS for a user the bundle does not know, from the items it holds: solve its factors (no retraining),
+        then search FAISS as for a known user, the given items excluded."""
+        held = self._held(self._indices(item_ids))
+        factors = self.als.fold_in(held, self.collection)[0]
+        ids, scores = search(self.items_als, factors, k, exclude=held.indices)
+        return self.describe_items(ids, scores)
+
+    def _indices(self, item_ids: list[str]) -> np.ndarray:
+        """Item indexes in the given order; an unknown id is a 404 naming the ``items`` parameter."""
+        return np.array([self.item(i, parameter="items") for i in item_ids], dtype=np.int64)
+
+    def _held(self, sequence: np.ndarray) -> sp.csr_matrix:
+        """One row of counts over the catalogue: an item listed twice counts twice."""
+        held = sp.csr_matrix(
+            (np.ones(len(sequence), np.float32), (np.zeros(len(sequence)), sequence)), (1, len(self.items))
+        )
+        held.sum_duplicates()
+        return held
+
     def next_items(self, item_ids: list[str], k: int) -> list[dict[str, Any]]:
         """The next song after a sequence of known items (a session, no user): item2vec + co-occurrence."""
-        sequence = np.array([self.item(i, parameter="items") for i in item_ids], dtype=np.int64)
-        n_items = len(self.items)
-        held = sp.csr_matrix((np.ones(len(sequence), np.float32), (np.zeros(len(sequence)), sequence)), (1, n_items))
+        sequence = self._indices(item_ids)
+        held = self._held(sequence)
         context = self.history.recent.shape[1]
         recent = np.full((1, context), -1, dtype=np.int32)
         tail = sequence[-context:]

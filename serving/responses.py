@@ -25,7 +25,9 @@ class Recommendations(BaseModel):
     items: list[ScoredItem]
 
 
-class NextItems(BaseModel):
+class SessionRecommendations(BaseModel):
+    """Recommendations from a list of items rather than a known user: /next, POST /recommend."""
+
     items_in: list[str]
     model: str
     version: str

@@ -144,6 +144,11 @@ class Service:
 
         return httpx.get(f"{self.base}{path}", params=params, timeout=10.0)
 
+    def post(self, path: str, body: object):
+        import httpx
+
+        return httpx.post(f"{self.base}{path}", json=body, timeout=10.0)
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)

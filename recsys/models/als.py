@@ -12,7 +12,7 @@ from implicit.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from recsys.models.base import History
-from recsys.models.confidence import confidence
+from recsys.models.confidence import Collection, confidence
 from recsys.models.torch_als import fit_torch_als, memory_needed
 from recsys.settings import ALSSettings
 
@@ -95,11 +95,21 @@ class ALS:
 
     def _wrap(self, user_factors: np.ndarray, item_factors: np.ndarray) -> ALS:
         with threadpool_limits(1, "blas"):  # implicit checks the BLAS threadpool when constructed
-            self.model_ = AlternatingLeastSquares(factors=user_factors.shape[1], use_gpu=False)
+            self.model_ = AlternatingLeastSquares(
+                factors=user_factors.shape[1], regularization=self.settings.regularization, alpha=1.0, use_gpu=False
+            )
         self.user_factors_ = np.ascontiguousarray(user_factors, dtype=np.float32)
         self.item_factors_ = np.ascontiguousarray(item_factors, dtype=np.float32)
         self.model_.user_factors, self.model_.item_factors = self.user_factors_, self.item_factors_
         return self
+
+    def fold_in(self, user_items: sp.csr_matrix, collection: Collection) -> np.ndarray:
+        """Factors for users the model was not trained on (rows of counts), without retraining: implicit's own
+        least-squares solve against the item factors, on confidences weighted by the training ``collection``."""
+        weights = confidence(user_items, self.settings, collection)
+        with threadpool_limits(1, "blas"):
+            factors = self.model_.recalculate_user(np.arange(user_items.shape[0]), weights)
+        return np.asarray(factors, dtype=np.float32).reshape(user_items.shape[0], -1)
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         """implicit's own batched recommend, already-held items filtered."""

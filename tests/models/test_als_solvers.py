@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from recsys import schemas as S
 from recsys.models import ALS
 from recsys.models.als import choose_solver
-from recsys.models.confidence import confidence, preference_weights
+from recsys.models.confidence import Collection, confidence, preference_weights
 from recsys.settings import ALSSettings
 
 COUNTS = sp.csr_matrix(np.array([[1, 0, 3], [0, 2, 0], [4, 1, 0]], dtype=np.float32))
@@ -26,6 +26,17 @@ def test_bm25_damps_common_items_and_heavy_users():
     # item 0 and item 1 are each held by 2 of 3 users, item 2 by 1: idf(2) > idf(0)
     assert weights[0, 2] > weights[0, 0]
     assert (weights >= 0).all()
+
+
+def test_a_row_weighted_against_the_training_collection_matches_its_training_weights():
+    """Fold-in weighs a new user's counts with the training matrix's BM25 statistics, not its own row's."""
+    counts = sp.csr_matrix(np.array([[1, 0, 3, 0], [0, 2, 0, 1], [4, 1, 0, 0], [0, 0, 0, 2]], dtype=np.float32))
+    settings = ALSSettings(confidence="bm25", bm25_k1=1.0, bm25_b=0.75)
+    trained = confidence(counts, settings).toarray()
+    alone = confidence(counts[0], settings, Collection.of(counts)).toarray()
+    assert alone == pytest.approx(trained[0:1])
+    assert (trained[0, [0, 2]] > 1).all()  # weighted: both items are held by fewer than all users
+    assert confidence(counts[0], settings).toarray()[0, [0, 2]] == pytest.approx([1, 1])  # one row: idf clipped to 0
 
 
 @pytest.mark.spark
