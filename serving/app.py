@@ -78,8 +78,14 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         user: Annotated[str, Query(min_length=1)],
         k: K = default_k,
         model: Annotated[Literal["als", "item2vec", "blend"], Query(description="which model ranks")] = "als",
+        fallback: Annotated[
+            Literal["none", "popular"], Query(description="popular: answer an unknown user with popular items")
+        ] = "none",
     ) -> Recommendations:
         """Next songs for a known user or playlist, excluding what it already holds."""
+        if fallback == "popular" and user not in bundle.user_index:
+            items = bundle.popular_items(k)
+            return Recommendations(user=user, model="popularity", version=bundle.version, items=items, fallback=True)
         items = bundle.recommend(user, k, model)
         return Recommendations(user=user, model=model, version=bundle.version, items=items)
 

@@ -62,6 +62,7 @@ class LoadedBundle:
     history: History  # every user's held items and latest items, as the models were fitted on them
     als: ALS  # for folding in new users
     collection: Collection  # the training matrix's statistics, so a folded-in user is weighted as trained ones
+    popular: np.ndarray  # item indexes, most-held first: the fallback for users the bundle does not know
     models: dict[str, Recommender]  # item2vec (next song) and blend, rebuilt from the bundle's vectors and tables
     session_blend: Blend  # item2vec + co-occurrence: what a bare sequence of items can be scored by
 
@@ -105,6 +106,7 @@ class LoadedBundle:
             history=history,
             als=als,
             collection=Collection.of(seen),
+            popular=np.argsort(-np.bincount(seen.indices, minlength=len(item_ids)), kind="stable"),
             models={"item2vec": item2vec, "blend": blend},
             session_blend=session_blend,
         )
@@ -143,6 +145,11 @@ class LoadedBundle:
         else:
             ids, scores = _first_row(self.models[model].recommend(np.array([u]), self.history, k))
         return self.describe_items(ids, scores)
+
+    def popular_items(self, k: int) -> list[dict[str, Any]]:
+        """The most-held items, scored by how many users hold them."""
+        ids = self.popular[:k]
+        return self.describe_items(ids, np.bincount(self.seen.indices, minlength=len(self.items))[ids])
 
     def fold_in(self, item_ids: list[str], k: int) -> list[dict[str, Any]]:
         """ALS for a user the bundle does not know, from the items it holds: solve its factors (no retraining),

@@ -23,6 +23,7 @@ class Recommendations(BaseModel):
     model: str
     version: str
     items: list[ScoredItem]
+    fallback: bool = False  # true: the user is unknown and these are the most popular items
 
 
 class SessionRecommendations(BaseModel):

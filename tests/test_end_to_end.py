@@ -4,6 +4,7 @@ import json
 from collections import Counter
 
 import numpy as np
+import polars as pl
 import pytest
 
 from recsys.artifacts import resolve, verify
@@ -137,6 +138,19 @@ def test_bad_new_user_bodies_get_json_errors_naming_the_field(service, body, sta
     assert response.json()["parameter"] == parameter
 
 
+def test_unknown_user_falls_back_to_popular_items_only_when_asked(built, service):
+    folder, synth = built
+    body = service.get("/recommend", user="nobody", k=5, fallback="popular").json()
+    assert body["fallback"] is True and body["model"] == "popularity"
+    holders = synth.clicks.group_by("item_id").agg(pl.col("user_id").n_unique().alias("n"))
+    top = body["items"][0]
+    assert top["score"] == holders["n"].max()
+    assert top["item"] in holders.filter(pl.col("n") == holders["n"].max())["item_id"].to_list()
+    known = service.get("/recommend", user="p0", k=5, fallback="popular").json()
+    assert known["fallback"] is False and known["model"] == "als"  # a known user is never a fallback
+    assert service.get("/recommend", user="nobody", k=5).status_code == 404  # without fallback: 404 as before
+
+
 def test_next_follows_the_planted_successor(built, service):
     """The log plays each track's planted successor next half the time: /next must rank it high for most tracks."""
     folder, synth = built
@@ -160,6 +174,7 @@ def test_next_follows_the_planted_successor(built, service):
         ("/recommend", {"user": "p0", "k": "501"}, 422, "k"),
         ("/recommend", {}, 422, "user"),
         ("/recommend", {"user": "p0", "model": "svd"}, 422, "model"),
+        ("/recommend", {"user": "p0", "fallback": "random"}, 422, "fallback"),
         ("/next", {"items": "t0,nothing"}, 404, "items"),
         ("/next", {"items": ","}, 422, "items"),
         ("/next", {}, 422, "items"),
