@@ -26,19 +26,9 @@ def read_user_items(ratings_path: str, n_users: int, n_items: int) -> sp.csr_mat
 
 
 def read_recent_items(sequences_path: str, n_users: int, length: int) -> np.ndarray:
-    """Each user's last ``length`` items in playlist order, most recent last: n_users x length, -1 padded on the left.
-
-    Gathered with offsets into the flattened lists, so no Python loop runs over users.
-    """
-    table = ds.dataset(sequences_path, format="parquet").to_table(columns=S.SEQUENCES_SCHEMA.names)
-    table = table.cast(S.SEQUENCES_SCHEMA).combine_chunks()
-    lists = table.column(S.ITEMS).chunk(0) if table.num_rows else None
+    """Each user's last ``length`` items in playlist order, most recent last: n_users x length, -1 padded left."""
+    users, offsets, values = S.read_sequences(sequences_path)
     recent = np.full((n_users, length), -1, dtype=np.int32)
-    if lists is None:
-        return recent
-    users = table.column(S.USER_IDX).to_numpy()
-    offsets = lists.offsets.to_numpy()
-    values = lists.values.to_numpy()
     starts, ends = offsets[:-1], offsets[1:]
     for slot in range(length):
         position = ends - length + slot

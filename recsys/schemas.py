@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 # Canonical interactions, as every reader produces them (string ids, before id mapping).
@@ -54,3 +56,18 @@ def read_table(path: str | Path, schema: pa.Schema) -> pa.Table:
         return table.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise SchemaError(f"{path}: columns do not cast to {schema}: {exc}") from exc
+
+
+def read_sequences(sequences_path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sequences table flattened: (user of each list, offsets, items), list u being items[offsets[u]:offsets[u+1]].
+
+    Consumers work on the offsets with numpy, so no Python loop runs over users.
+    """
+    table = ds.dataset(sequences_path, format="parquet").to_table(columns=SEQUENCES_SCHEMA.names)
+    table = table.cast(SEQUENCES_SCHEMA).combine_chunks()
+    if not table.num_rows:
+        return np.empty(0, np.int32), np.zeros(1, np.int64), np.empty(0, np.int32)
+    lists = table.column(ITEMS).chunk(0)
+    offsets = lists.offsets.to_numpy().astype(np.int64)
+    items = lists.values.to_numpy()[offsets[0] : offsets[-1]]
+    return table.column(USER_IDX).to_numpy(), offsets - offsets[0], items

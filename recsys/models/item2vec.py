@@ -55,15 +55,11 @@ def user_weights(user_items: sp.csr_matrix, sequences_path: str, settings: Item2
         idf = 1.0 + np.log((1.0 + user_items.shape[0]) / (1.0 + holders))
         weights.data = idf[weights.indices].astype(np.float32)
     else:
-        table = ds.dataset(sequences_path, format="parquet").to_table(columns=S.SEQUENCES_SCHEMA.names)
-        table = table.cast(S.SEQUENCES_SCHEMA).combine_chunks()
-        lists = table.column(S.ITEMS).chunk(0)
-        offsets = lists.offsets.to_numpy()
+        users, offsets, items = S.read_sequences(sequences_path)
         lengths = np.diff(offsets)
-        rows = np.repeat(table.column(S.USER_IDX).to_numpy(), lengths)
-        age = np.repeat(offsets[1:], lengths) - 1 - np.arange(offsets[0], offsets[-1])
+        rows = np.repeat(users, lengths)
+        age = np.repeat(offsets[1:], lengths) - 1 - np.arange(len(items))
         decay = (settings.user_recency_decay**age).astype(np.float32)
-        items = lists.values.to_numpy()[offsets[0] : offsets[-1]]
         weights = sp.csr_matrix((decay, (rows, items)), shape=user_items.shape)  # repeats of an item add up
     totals = np.asarray(weights.sum(axis=1)).ravel()
     return sp.diags(1.0 / np.maximum(totals, 1e-12)).astype(np.float32) @ weights
