@@ -126,8 +126,7 @@ def fit_models(spark: SparkSession | None, paths: Tables, settings: Settings) ->
         item2vec = Item2Vec(settings.item2vec).fit(paths.sequences, paths.n_items)
     cooc = CoOccurrence().fit(paths.cooccurrence, paths.n_items)
     popularity = Popularity().fit(history.user_items)
-    b = settings.blend
-    blend = Blend([als, item2vec, cooc], [b.als, b.item2vec, b.cooccurrence], b.depth, b.rank_offset)
+    blend = Blend.of([als, item2vec, cooc], settings.blend)
     return FittedModels(history, popularity, cooc, item2vec, als, blend)
 
 
@@ -233,13 +232,7 @@ def write_index(
         sample = np.random.default_rng(0).choice(len(queries), min(len(queries), s.recall_queries), replace=False)
         entry["recall@10"] = widen_to_recall(index, vectors, metric, queries[sample], s)
         entry |= search_breadth(index)
-        log.info(
-            "%s: %s recall@10 against exact search %.3f with %s",
-            path,
-            entry["kind"],
-            entry["recall@10"],
-            search_breadth(index),
-        )
+        log.info("%s: recall@10 against exact search on %d sampled queries: %s", path, len(sample), entry)
         if entry["recall@10"] < s.target_recall:
             log.warning(
                 "%s: recall@10 %.3f is below index.target_recall %.2f at the widest search allowed",

@@ -52,16 +52,14 @@ class LoadedBundle:
     user_index: dict[str, int]
     items: pl.DataFrame  # item_idx order; item_id plus metadata columns
     item_index: dict[str, int]
-    seen: sp.csr_matrix
-    als_user_factors: np.ndarray
     item2vec_user_vectors: np.ndarray  # L2-normalised: the cosine indexes' queries
-    item2vec_item_vectors: np.ndarray
+    item2vec_item_vectors: np.ndarray  # L2-normalised
     items_als: faiss.Index
     items_item2vec: faiss.Index
     users_item2vec: faiss.Index
-    history: History  # every user's held items and latest items, as the models were fitted on them
-    als: ALS  # for folding in new users
-    collection: Collection  # the training matrix's statistics, so a folded-in user is weighted as trained ones
+    history: History  # every user's held items (the seen filter) and latest items, as the models were fitted on
+    als: ALS  # known users' factors, and folding in new users
+    collection: Collection  # the training matrix's statistics: BM25 weights for fold-in, holders for the fallback
     popular: np.ndarray  # item indexes, most-held first: the fallback for users the bundle does not know
     models: dict[str, Recommender]  # item2vec (next song) and blend, rebuilt from the bundle's vectors and tables
     session_blend: Blend  # item2vec + co-occurrence: what a bare sequence of items can be scored by
@@ -78,17 +76,16 @@ class LoadedBundle:
         history = History(
             seen, read_recent_items(str(folder / paths.SEQUENCES), len(user_ids), settings.item2vec.context_items)
         )
-        als_user_factors = np.load(folder / paths.ALS_USER_FACTORS)
-        als = ALS.from_factors(settings.als, als_user_factors, np.load(folder / paths.ALS_ITEM_FACTORS))
+        als = ALS.from_factors(
+            settings.als, np.load(folder / paths.ALS_USER_FACTORS), np.load(folder / paths.ALS_ITEM_FACTORS)
+        )
         item2vec = Item2Vec.from_vectors(
             settings.item2vec,
             np.load(folder / paths.ITEM2VEC_ITEM_VECTORS),
             np.load(folder / paths.ITEM2VEC_OUTPUT_VECTORS),
         )
         cooc = CoOccurrence().fit(str(folder / paths.COOCCURRENCE), len(item_ids))
-        b = settings.blend
-        blend = Blend([als, item2vec, cooc], [b.als, b.item2vec, b.cooccurrence], b.depth, b.rank_offset)
-        session_blend = Blend([item2vec, cooc], [b.item2vec, b.cooccurrence], b.depth, b.rank_offset)
+        collection = Collection.of(seen)
         bundle = cls(
             folder=folder,
             version=manifest["version"],
@@ -96,19 +93,17 @@ class LoadedBundle:
             user_index={uid: i for i, uid in enumerate(user_ids)},
             items=items.drop(S.ITEM_IDX),
             item_index={iid: i for i, iid in enumerate(item_ids)},
-            seen=seen,
-            als_user_factors=als_user_factors,
             item2vec_user_vectors=l2_normalize(np.load(folder / paths.ITEM2VEC_USER_VECTORS)),
-            item2vec_item_vectors=l2_normalize(np.load(folder / paths.ITEM2VEC_ITEM_VECTORS)),
+            item2vec_item_vectors=l2_normalize(item2vec.item_vectors_),
             items_als=load_index(folder / paths.INDEX_ITEMS_ALS),
             items_item2vec=load_index(folder / paths.INDEX_ITEMS_ITEM2VEC),
             users_item2vec=load_index(folder / paths.INDEX_USERS_ITEM2VEC),
             history=history,
             als=als,
-            collection=Collection.of(seen),
-            popular=np.argsort(-np.bincount(seen.indices, minlength=len(item_ids)), kind="stable"),
-            models={"item2vec": item2vec, "blend": blend},
-            session_blend=session_blend,
+            collection=collection,
+            popular=np.argsort(-collection.holders, kind="stable"),
+            models={"item2vec": item2vec, "blend": Blend.of([als, item2vec, cooc], settings.blend)},
+            session_blend=Blend.of([item2vec, cooc], settings.blend),
         )
         log.info("loaded bundle %s: %d users, %d items", folder, len(user_ids), len(item_ids))
         return bundle
@@ -140,8 +135,9 @@ class LoadedBundle:
         """
         u = self.user(user_id)
         if model == "als":
-            seen = self.seen.indices[self.seen.indptr[u] : self.seen.indptr[u + 1]]
-            ids, scores = search(self.items_als, self.als_user_factors[u], k, exclude=seen)
+            held = self.history.user_items
+            seen = held.indices[held.indptr[u] : held.indptr[u + 1]]
+            ids, scores = search(self.items_als, self.als.user_factors_[u], k, exclude=seen)
         else:
             ids, scores = _first_row(self.models[model].recommend(np.array([u]), self.history, k))
         return self.describe_items(ids, scores)
@@ -149,7 +145,7 @@ class LoadedBundle:
     def popular_items(self, k: int) -> list[dict[str, Any]]:
         """The most-held items, scored by how many users hold them."""
         ids = self.popular[:k]
-        return self.describe_items(ids, np.bincount(self.seen.indices, minlength=len(self.items))[ids])
+        return self.describe_items(ids, self.collection.holders[ids])
 
     def fold_in(self, item_ids: list[str], k: int) -> list[dict[str, Any]]:
         """ALS for a user the bundle does not know, from the items it holds: solve its factors (no retraining),

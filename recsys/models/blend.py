@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsys.models.base import SCORE_BLOCK, History, Recommender, top_k
+from recsys.settings import BlendSettings
 
 
 def fuse(ranked: list[np.ndarray], weights: list[float], n_items: int, rank_offset: float) -> np.ndarray:
@@ -30,6 +31,11 @@ class Blend:
         if len(models) != len(weights) or not any(weights) or min(weights) < 0:
             raise ValueError(f"a blend needs one weight >= 0 per model, some > 0; got {len(models)} models, {weights}")
         self.models, self.weights, self.depth, self.rank_offset = models, weights, depth, rank_offset
+
+    @classmethod
+    def of(cls, models: list[Recommender], settings: BlendSettings) -> Blend:
+        """The fusion of ``models``, each weighted by the ``blend`` setting named after it."""
+        return cls(models, [getattr(settings, model.name) for model in models], settings.depth, settings.rank_offset)
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Each model ranks a block of users (by their own ids: ALS looks up its factors), then the lists are fused."""
