@@ -12,7 +12,7 @@ ARTIFACTS ?= artifacts
 NAME ?= demo
 PORT ?= 8000
 
-.PHONY: install demo test serve dist bench clean help
+.PHONY: install demo test serve dist bench bench-serve clean help
 
 help:
 	@echo "make demo   - install, build a bundle from sample data, evaluate, print how to query it"
@@ -20,6 +20,7 @@ help:
 	@echo "make serve  - serve the demo bundle on http://127.0.0.1:$(PORT)"
 	@echo "make dist   - build dist/recsys.zip for spark-submit --py-files (and the wheel beside it)"
 	@echo "make bench  - Spark stages vs polars, ALS backends, FAISS, recommend-for-all (minutes; docs/BENCHMARKS.md)"
+	@echo "make bench-serve - build a 1.3M-item bundle once (~25 min), then load /recommend with wrk vs a bare endpoint"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -53,6 +54,18 @@ dist: install
 bench: install
 	$(PY) bench/spark_stages.py --rows 1000000 10000000 --als-rows 10000000 --record
 	$(PY) bench/models.py --record
+
+# The load benchmark's bundle: MPD-like, 300k playlists, ~9M rows, 1.3M distinct tracks; built once, kept.
+BENCH_DATA ?= data/bench
+bench-serve: install
+	@command -v wrk >/dev/null || { echo "bench-serve needs wrk (Debian: apt-get install wrk)"; exit 1; }
+	test -f $(BENCH_DATA)/artifacts/big/LATEST || { \
+	  $(PY) -m recsys.synth --spark --partitions 8 --playlists 300000 --tracks 1500000 --clusters 1000 \
+	    --mean-length 30 --max-length 200 --seed 5 --out $(BENCH_DATA)/clicks && \
+	  $(SPARK_SUBMIT) --driver-memory 8g jobs/build_embeddings.py --input $(BENCH_DATA)/clicks --format long \
+	    --output $(BENCH_DATA)/artifacts --name big --set evaluation.enabled=false --set item2vec.epochs=2 \
+	    --set als.iterations=5 --set spark.shuffle_partitions=16; }
+	$(PY) bench/serve_load.py --artifacts $(BENCH_DATA)/artifacts --name big --record
 
 clean:
 	rm -rf $(VENV) $(ARTIFACTS) $(DEMO_DATA) build dist *.egg-info

@@ -112,6 +112,8 @@ def resolve(root: str | Path, name: str, version: str | None = None) -> Path:
         if not latest.is_file():
             raise BundleError(f"no published bundle: {latest} does not exist (run jobs/build_embeddings.py first)")
         version = latest.read_text().strip()
+    if not version or "/" in version or "\\" in version or version.startswith("."):
+        raise BundleError(f"{home}: {version!r} is not a bundle version (a plain folder name)")
     folder = home / version
     if not (folder / MANIFEST).is_file():
         raise BundleError(f"{folder} is not a complete bundle (no {MANIFEST})")

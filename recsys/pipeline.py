@@ -25,6 +25,23 @@ from recsys.artifacts import BundleWriter
 from recsys.evaluation.offline import evaluate, format_table
 from recsys.index import Metric, build_index, choose_kind, save_index, search_breadth, widen_to_recall
 from recsys.io import InputSpec, ReadResult, check_reject_ratio, read_interactions, summarize_rejects
+from recsys.layout import (
+    ALS_ITEM_FACTORS,
+    ALS_USER_FACTORS,
+    COOCCURRENCE,
+    INDEX_ITEMS_ALS,
+    INDEX_ITEMS_ITEM2VEC,
+    INDEX_USERS_ITEM2VEC,
+    ITEM2VEC_ITEM_VECTORS,
+    ITEM2VEC_OUTPUT_VECTORS,
+    ITEM2VEC_USER_VECTORS,
+    ITEMS,
+    RATINGS,
+    REJECTS,
+    REPORT,
+    SEQUENCES,
+    USERS,
+)
 from recsys.matrices import read_history, read_holdout
 from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Popularity, Recommender
 from recsys.settings import Settings
@@ -33,23 +50,6 @@ from recsys.spark.als import fit_spark_als
 from recsys.spark.files import fingerprint, list_files
 
 log = logging.getLogger(__name__)
-
-#: Bundle paths the service and later jobs read; one place so writer and readers agree.
-USERS = "users"
-ITEMS = "items"
-REJECTS = "rejects"
-RATINGS = "tables/ratings"
-SEQUENCES = "tables/sequences"
-COOCCURRENCE = "tables/cooccurrence"
-ALS_USER_FACTORS = "vectors/als_user_factors.npy"
-ALS_ITEM_FACTORS = "vectors/als_item_factors.npy"
-ITEM2VEC_ITEM_VECTORS = "vectors/item2vec_item_vectors.npy"
-ITEM2VEC_USER_VECTORS = "vectors/item2vec_user_vectors.npy"
-ITEM2VEC_OUTPUT_VECTORS = "vectors/item2vec_output_vectors.npy"  # syn1neg: scores the next song
-INDEX_ITEMS_ALS = "indexes/items_als.faiss"
-INDEX_ITEMS_ITEM2VEC = "indexes/items_item2vec.faiss"
-INDEX_USERS_ITEM2VEC = "indexes/users_item2vec.faiss"
-REPORT = "report.json"
 
 
 @contextmanager
@@ -235,7 +235,7 @@ def write_index(
         log.info("%s: recall@10 against exact search on %d sampled queries: %s", path, len(sample), entry)
         if entry["recall@10"] < s.target_recall:
             log.warning(
-                "%s: recall@10 %.3f is below index.target_recall %.2f at the widest search allowed",
+                "%s: recall@10 %.3f is below index.target_recall %.2f: a wider search stopped paying or is not allowed",
                 path,
                 entry["recall@10"],
                 s.target_recall,

@@ -18,8 +18,7 @@ import pyarrow.parquet as pq
 import scipy.sparse as sp
 import torch
 
-from recsys import artifacts
-from recsys import pipeline as paths
+from recsys import artifacts, layout
 from recsys import schemas as S
 from recsys.matrices import read_user_items
 from recsys.models.base import SCORE_BLOCK
@@ -54,11 +53,11 @@ def recommend_all(
     """
     manifest = artifacts.verify(bundle)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    user_ids = pq.read_table(bundle / paths.USERS).sort_by(S.USER_IDX).column(S.USER_ID).to_numpy(zero_copy_only=False)
-    item_ids = pq.read_table(bundle / paths.ITEMS).sort_by(S.ITEM_IDX).column(S.ITEM_ID).to_numpy(zero_copy_only=False)
-    seen = read_user_items(str(bundle / paths.RATINGS), len(user_ids), len(item_ids))
-    users = torch.as_tensor(np.load(bundle / paths.ALS_USER_FACTORS), device=device)
-    items = torch.as_tensor(np.load(bundle / paths.ALS_ITEM_FACTORS), device=device)
+    user_ids = pq.read_table(bundle / layout.USERS).sort_by(S.USER_IDX).column(S.USER_ID).to_numpy(zero_copy_only=False)
+    item_ids = pq.read_table(bundle / layout.ITEMS).sort_by(S.ITEM_IDX).column(S.ITEM_ID).to_numpy(zero_copy_only=False)
+    seen = read_user_items(str(bundle / layout.RATINGS), len(user_ids), len(item_ids))
+    users = torch.as_tensor(np.load(bundle / layout.ALS_USER_FACTORS), device=device)
+    items = torch.as_tensor(np.load(bundle / layout.ALS_ITEM_FACTORS), device=device)
     batch_size = max(1, block // max(1, len(item_ids)))
     log.info("recommend-all: %d users x %d items, top %d, on %s", len(user_ids), len(item_ids), k, device)
 

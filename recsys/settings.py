@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 #: Where conf/ lives in a source checkout; RECSYS_CONF_DIR points elsewhere.
@@ -115,6 +115,9 @@ class IndexSettings(Section):
         0.95, gt=0.0, le=1.0, description="Approximate indexes widen their search until recall@10 reaches this."
     )
     hnsw_ef_search_max: int = Field(2048, ge=8, description="The widest HNSW search the build may settle on.")
+    min_recall_gain: float = Field(
+        0.005, ge=0.0, description="Widening stops when doubling the search raises recall@10 by less than this."
+    )
 
 
 class EvaluationSettings(Section):
@@ -126,8 +129,23 @@ class EvaluationSettings(Section):
 
 
 class ServingSettings(Section):
+    artifacts: str = Field("", description="Artifact root holding NAME/LATEST; python -m serving --artifacts sets it.")
+    name: str = "default"
     default_k: int = Field(10, ge=1)
     max_k: int = Field(500, ge=1)
+    max_batch: int = Field(100, ge=1, description="Most users one POST /recommend/batch may ask for.")
+    admin_token: SecretStr = Field(
+        SecretStr(""), description="Enables POST /admin/reload for holders of it; set through the environment."
+    )
+    watch_interval_s: float = Field(0.0, ge=0.0, description="Seconds between checks of LATEST; 0: no watch.")
+    threads: int = Field(
+        1, ge=1, description="CPU threads one request may use in FAISS and BLAS: requests already run in parallel."
+    )
+    load_in_background: bool = Field(
+        True,
+        description="Answer /healthz (and 503 elsewhere) while the first bundle loads; false: accept no "
+        "connection until it has (what python -m serving --workers N > 1 sets, so no worker serves unready).",
+    )
 
 
 class Settings(BaseSettings):

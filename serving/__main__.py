@@ -1,26 +1,27 @@
-"""python -m serving --artifacts DIR [--name NAME] [--host H] [--port P] [--print-examples]"""
+"""python -m serving --artifacts DIR [--name NAME] [--host H] [--port P] [--workers N] [--print-examples]"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 from urllib.parse import quote
 
 import polars as pl
 import uvicorn
 
-from recsys import artifacts
-from recsys import pipeline as paths
+from recsys import artifacts, layout
 from recsys import schemas as S
-from serving.app import create_app
+from recsys.settings import load_settings
 
 
 def print_examples(root: str, name: str, host: str, port: int) -> None:
     """curl lines that work as printed against this bundle, with a real user and item from it."""
     folder = artifacts.resolve(root, name)
-    user = pl.read_parquet(folder / paths.USERS / "*.parquet")[S.USER_ID][0]
-    item = pl.read_parquet(folder / paths.ITEMS / "*.parquet").sort(S.ITEM_IDX)[S.ITEM_ID][0]
+    user = pl.read_parquet(folder / layout.USERS / "*.parquet")[S.USER_ID][0]
+    item = pl.read_parquet(folder / layout.ITEMS / "*.parquet").sort(S.ITEM_IDX)[S.ITEM_ID][0]
     base = f"http://{host}:{port}"
     print(f"\nBundle {folder} is live (LATEST). Start the service:\n")
     print(f"  make serve        # or: .venv/bin/python -m serving --artifacts {root} --name {name} --port {port}\n")
@@ -28,9 +29,13 @@ def print_examples(root: str, name: str, host: str, port: int) -> None:
     print(f"  curl '{base}/healthz'")
     print(f"  curl '{base}/recommend?user={quote(user)}&k=5'")
     print(f"  curl '{base}/recommend?user={quote(user)}&k=5&model=blend'")
+    batch = json.dumps({"users": [user], "k": 5})
+    print(f"  curl -X POST '{base}/recommend/batch' -H 'Content-Type: application/json' -d '{batch}'")
     print(f"  curl '{base}/next?items={quote(item)}&k=5'")
     print(f"  curl '{base}/similar-users?user={quote(user)}&k=5'")
     print(f"  curl '{base}/similar-items?item={quote(item)}&k=5'")
+    print(f"  curl '{base}/readyz'")
+    print(f"  curl '{base}/metrics'")
     print(f"\nOpenAPI docs: {base}/docs\n")
 
 
@@ -40,13 +45,35 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--name", default="default", help="bundle name (default: %(default)s)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
+    parser.add_argument("--no-access-log", action="store_true", help="do not log a line per request")
     parser.add_argument("--print-examples", action="store_true", help="print curl examples for this bundle and exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.print_examples:
         print_examples(args.artifacts, args.name, args.host, args.port)
         return 0
-    uvicorn.run(create_app(args.artifacts, args.name), host=args.host, port=args.port, log_level="info")
+    serving = load_settings().serving
+    if not (serving.watch_interval_s or serving.admin_token.get_secret_value()):
+        try:
+            artifacts.resolve(args.artifacts, args.name)
+        except artifacts.BundleError as exc:  # nothing could ever make this service ready: say so now
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    # Every worker builds its app from the settings, so hand it the root and name through the environment.
+    os.environ["RECSYS__SERVING__ARTIFACTS"] = args.artifacts
+    os.environ["RECSYS__SERVING__NAME"] = args.name
+    if args.workers > 1:
+        os.environ["RECSYS__SERVING__LOAD_IN_BACKGROUND"] = "false"
+    uvicorn.run(
+        "serving.app:from_settings",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        access_log=not args.no_access_log,
+    )
     return 0
 
 

@@ -15,8 +15,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys import artifacts
-from recsys import pipeline as paths
+from recsys import artifacts, layout
 from recsys import schemas as S
 from recsys.index import load_index, search
 from recsys.matrices import read_recent_items, read_user_items
@@ -67,24 +66,24 @@ class LoadedBundle:
     @classmethod
     def load(cls, folder: Path) -> LoadedBundle:
         manifest = artifacts.verify(folder)
-        users = _read_parquet_folder(folder / paths.USERS).sort(S.USER_IDX)
-        items = _read_parquet_folder(folder / paths.ITEMS).sort(S.ITEM_IDX)
+        users = _read_parquet_folder(folder / layout.USERS).sort(S.USER_IDX)
+        items = _read_parquet_folder(folder / layout.ITEMS).sort(S.ITEM_IDX)
         user_ids = users[S.USER_ID].to_list()
         item_ids = items[S.ITEM_ID].to_list()
         settings = Settings(**manifest["config"])  # the settings the bundle was built with
-        seen = read_user_items(str(folder / paths.RATINGS), len(user_ids), len(item_ids))
+        seen = read_user_items(str(folder / layout.RATINGS), len(user_ids), len(item_ids))
         history = History(
-            seen, read_recent_items(str(folder / paths.SEQUENCES), len(user_ids), settings.item2vec.context_items)
+            seen, read_recent_items(str(folder / layout.SEQUENCES), len(user_ids), settings.item2vec.context_items)
         )
         als = ALS.from_factors(
-            settings.als, np.load(folder / paths.ALS_USER_FACTORS), np.load(folder / paths.ALS_ITEM_FACTORS)
+            settings.als, np.load(folder / layout.ALS_USER_FACTORS), np.load(folder / layout.ALS_ITEM_FACTORS)
         )
         item2vec = Item2Vec.from_vectors(
             settings.item2vec,
-            np.load(folder / paths.ITEM2VEC_ITEM_VECTORS),
-            np.load(folder / paths.ITEM2VEC_OUTPUT_VECTORS),
+            np.load(folder / layout.ITEM2VEC_ITEM_VECTORS),
+            np.load(folder / layout.ITEM2VEC_OUTPUT_VECTORS),
         )
-        cooc = CoOccurrence().fit(str(folder / paths.COOCCURRENCE), len(item_ids))
+        cooc = CoOccurrence().fit(str(folder / layout.COOCCURRENCE), len(item_ids))
         collection = Collection.of(seen)
         bundle = cls(
             folder=folder,
@@ -93,11 +92,11 @@ class LoadedBundle:
             user_index={uid: i for i, uid in enumerate(user_ids)},
             items=items.drop(S.ITEM_IDX),
             item_index={iid: i for i, iid in enumerate(item_ids)},
-            item2vec_user_vectors=l2_normalize(np.load(folder / paths.ITEM2VEC_USER_VECTORS)),
+            item2vec_user_vectors=l2_normalize(np.load(folder / layout.ITEM2VEC_USER_VECTORS)),
             item2vec_item_vectors=l2_normalize(item2vec.item_vectors_),
-            items_als=load_index(folder / paths.INDEX_ITEMS_ALS),
-            items_item2vec=load_index(folder / paths.INDEX_ITEMS_ITEM2VEC),
-            users_item2vec=load_index(folder / paths.INDEX_USERS_ITEM2VEC),
+            items_als=load_index(folder / layout.INDEX_ITEMS_ALS),
+            items_item2vec=load_index(folder / layout.INDEX_ITEMS_ITEM2VEC),
+            users_item2vec=load_index(folder / layout.INDEX_USERS_ITEM2VEC),
             history=history,
             als=als,
             collection=collection,
@@ -107,6 +106,14 @@ class LoadedBundle:
         )
         log.info("loaded bundle %s: %d users, %d items", folder, len(user_ids), len(item_ids))
         return bundle
+
+    def indexes(self) -> dict[str, faiss.Index]:
+        """The FAISS indexes, named by their file in the bundle's indexes/ folder."""
+        return {
+            "items_als": self.items_als,
+            "items_item2vec": self.items_item2vec,
+            "users_item2vec": self.users_item2vec,
+        }
 
     def user(self, user_id: str) -> int:
         try:

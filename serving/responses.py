@@ -49,9 +49,30 @@ class SimilarUsers(BaseModel):
     users: list[ScoredUser]
 
 
+class BatchRecommendations(BaseModel):
+    """POST /recommend/batch: one answer per user answered, in request order, all from one bundle version."""
+
+    model: str
+    version: str
+    results: list[Recommendations]
+    unknown: list[str]  # requested users the bundle does not know (answered with popular items under fallback)
+
+
 class Health(BaseModel):
     status: str
+    version: str | None  # None while the first bundle is still loading
+
+
+class Ready(BaseModel):
+    status: str
     version: str
+    loaded_at: float  # unix time this bundle went live
+
+
+class ReloadAnswer(BaseModel):
+    version: str  # serving now
+    previous: str | None
+    changed: bool  # false: LATEST already named the serving version
 
 
 class Error(BaseModel):

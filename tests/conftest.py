@@ -106,24 +106,32 @@ def run_job(script: str, *args: str, master: str = "local[2]", timeout: int = 60
 
 
 class Service:
-    """A real uvicorn process serving a bundle on a free loopback port."""
+    """A real uvicorn process serving a bundle on a free loopback port; its log goes to ``log_path``."""
 
-    def __init__(self, artifacts: Path, name: str) -> None:
+    def __init__(self, artifacts: Path, name: str, env: dict[str, str] | None = None, args: tuple[str, ...] = ()):
         import socket
+        import tempfile
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "serving", "--artifacts", str(artifacts), "--name", name, "--port", str(self.port)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        self.log_path = Path(tempfile.mkstemp(prefix="service-", suffix=".log")[1])
+        command = [sys.executable, "-m", "serving", "--artifacts", str(artifacts), "--name", name]
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [*command, "--port", str(self.port), *args],
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+            )
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_for(self, path: str, timeout: float = 60.0) -> None:
+        """Until ``path`` answers 200: /healthz (the process is up) or /readyz (a bundle is loaded)."""
         import time
 
         import httpx
@@ -131,36 +139,71 @@ class Service:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"service exited early:\n{self.process.stdout.read()}")
+                raise RuntimeError(f"service exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.base}/healthz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.base}{path}", timeout=1.0).status_code == 200:
                     return
             except httpx.TransportError:
-                time.sleep(0.2)
-        raise TimeoutError(f"service on port {self.port} not ready after {timeout} s")
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.base}{path} not answering 200 after {timeout} s:\n{self.log()[-3000:]}")
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        self.wait_for("/readyz", timeout)
 
     def get(self, path: str, **params):
         import httpx
 
         return httpx.get(f"{self.base}{path}", params=params, timeout=10.0)
 
-    def post(self, path: str, body: object):
+    def post(self, path: str, body: object, headers: dict[str, str] | None = None):
         import httpx
 
-        return httpx.post(f"{self.base}{path}", json=body, timeout=10.0)
+        return httpx.post(f"{self.base}{path}", json=body, headers=headers, timeout=30.0)
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+        self.log_path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """A bundle built by spark-submit from a synthetic log with planted clusters: (folder, synth log).
+
+    Shared by the end-to-end and service tests; a test that changes bundles copies the artifacts first.
+    """
+    from recsys.synth import SynthConfig, generate
+
+    folder = tmp_path_factory.mktemp("e2e")
+    synth = generate(SynthConfig(playlists=1500, tracks=300, clusters=6, seed=11))
+    synth.clicks.write_csv(folder / "clicks.csv")
+    synth.tracks.write_csv(folder / "tracks.csv")
+    job = run_build_job(
+        "--input",
+        str(folder / "clicks.csv"),
+        "--items",
+        str(folder / "tracks.csv"),
+        "--format",
+        "long",
+        "--output",
+        str(folder / "artifacts"),
+        "--name",
+        "e2e",
+        "--set",
+        "item2vec.epochs=10",
+    )
+    assert job.returncode == 0, job.stderr[-3000:]
+    return folder, synth
 
 
 @pytest.fixture
 def serve():
-    """serve(artifacts, name) starts the service and stops it after the test."""
+    """serve(artifacts, name, env, args) starts the service, waits until it is ready, stops it after the test."""
     started: list[Service] = []
 
-    def start(artifacts: Path, name: str) -> Service:
-        service = Service(artifacts, name)
+    def start(artifacts: Path, name: str, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Service:
+        service = Service(artifacts, name, env, args)
         started.append(service)
         service.wait_ready()
         return service
@@ -168,3 +211,20 @@ def serve():
     yield start
     for service in started:
         service.stop()
+
+
+def republish(root: Path, name: str) -> str:
+    """Publish the live bundle's files again as a new version, through the same writer the job uses."""
+    import shutil
+
+    from recsys.artifacts import BundleWriter, load_manifest, resolve
+
+    source = resolve(root, name)
+    manifest = load_manifest(source)
+    with BundleWriter(root, name) as writer:
+        for path in source.rglob("*"):
+            if path.is_file() and path.name != "manifest.json":
+                shutil.copyfile(path, writer.path(path.relative_to(source).as_posix()))
+        kept = {k: v for k, v in manifest.items() if k not in {"format", "name", "version", "created", "files"}}
+        writer.publish(kept)
+    return writer.version

@@ -55,3 +55,13 @@ def test_resolve_without_a_published_bundle_says_what_to_do(tmp_path):
 def test_bundle_names_cannot_escape_the_root(tmp_path, name):
     with pytest.raises(ValueError):
         BundleWriter(tmp_path, name)
+
+
+@pytest.mark.parametrize("version", ["../elsewhere", "/etc", ".staging-x", "a\\..\\b", ""])
+def test_latest_cannot_point_outside_the_bundle_home(tmp_path, version):
+    """LATEST is read by the service on every reload: a tampered one must not reach outside NAME/."""
+    with BundleWriter(tmp_path, "b") as writer:
+        writer.publish({})
+    (tmp_path / "b" / LATEST).write_text(version + "\n")
+    with pytest.raises(BundleError, match="not a bundle version"):
+        resolve(tmp_path, "b")

@@ -8,34 +8,9 @@ import polars as pl
 import pytest
 
 from recsys.artifacts import resolve, verify
-from recsys.synth import SynthConfig, generate
 from tests.conftest import Service, run_build_job, run_job
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("e2e")
-    synth = generate(SynthConfig(playlists=1500, tracks=300, clusters=6, seed=11))
-    synth.clicks.write_csv(folder / "clicks.csv")
-    synth.tracks.write_csv(folder / "tracks.csv")
-    job = run_build_job(
-        "--input",
-        str(folder / "clicks.csv"),
-        "--items",
-        str(folder / "tracks.csv"),
-        "--format",
-        "long",
-        "--output",
-        str(folder / "artifacts"),
-        "--name",
-        "e2e",
-        "--set",
-        "item2vec.epochs=10",
-    )
-    assert job.returncode == 0, job.stderr[-3000:]
-    return folder, synth
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +82,14 @@ def test_next_song_models_are_served_over_http(built, service, model):
 def test_served_item2vec_ranks_as_its_vectors_say(built, service):
     """The service's next-song ranking, recomputed here from the bundle's files with numpy alone: the mean input
     vector of the playlist's latest context_items tracks against every output vector, held tracks excluded."""
-    from recsys import pipeline as paths
+    from recsys import layout
 
     folder, synth = built
     bundle = resolve(folder / "artifacts", "e2e")
     context = verify(bundle)["config"]["item2vec"]["context_items"]
-    items = pl.read_parquet(bundle / paths.ITEMS / "*.parquet").sort("item_idx")["item_id"].to_list()
+    items = pl.read_parquet(bundle / layout.ITEMS / "*.parquet").sort("item_idx")["item_id"].to_list()
     index = {item: i for i, item in enumerate(items)}
-    inputs, outputs = np.load(bundle / paths.ITEM2VEC_ITEM_VECTORS), np.load(bundle / paths.ITEM2VEC_OUTPUT_VECTORS)
+    inputs, outputs = np.load(bundle / layout.ITEM2VEC_ITEM_VECTORS), np.load(bundle / layout.ITEM2VEC_OUTPUT_VECTORS)
     for user in ("p3", "p40", "p777"):
         playlist = synth.clicks.filter(pl.col("user_id") == user).sort("position")["item_id"].to_list()
         scores = inputs[[index[i] for i in playlist[-context:]]].mean(axis=0) @ outputs.T
@@ -270,16 +245,20 @@ def test_printed_curl_examples_work_as_printed(built, service):
         check=True,
     ).stdout
     urls = re.findall(r"curl '([^']+)'", printed)
-    assert len(urls) == 6
+    assert len(urls) == 8
     for url in urls:
         assert httpx.get(url, timeout=10).status_code == 200, url
+    posts = re.findall(r"curl -X POST '([^']+)' -H 'Content-Type: application/json' -d '([^']+)'", printed)
+    assert len(posts) == 1
+    for url, body in posts:
+        assert httpx.post(url, content=body, headers={"Content-Type": "application/json"}).status_code == 200, url
 
 
 def test_recommend_all_writes_every_users_top_k_as_als_ranks_them(built, tmp_path):
     import numpy as np
     import polars as pl
 
-    from recsys import pipeline as paths
+    from recsys import layout
     from recsys.matrices import read_user_items
     from recsys.models import ALS, History
     from recsys.settings import ALSSettings
@@ -303,11 +282,11 @@ def test_recommend_all_writes_every_users_top_k_as_als_ranks_them(built, tmp_pat
     assert recs.group_by("user_id").len()["len"].max() == 5
 
     bundle = resolve(folder / "artifacts", "e2e")
-    users = pl.read_parquet(bundle / paths.USERS / "*.parquet").sort("user_idx")["user_id"].to_list()
-    items = pl.read_parquet(bundle / paths.ITEMS / "*.parquet").sort("item_idx")["item_id"].to_list()
-    seen = read_user_items(str(bundle / paths.RATINGS), len(users), len(items))
+    users = pl.read_parquet(bundle / layout.USERS / "*.parquet").sort("user_idx")["user_id"].to_list()
+    items = pl.read_parquet(bundle / layout.ITEMS / "*.parquet").sort("item_idx")["item_id"].to_list()
+    seen = read_user_items(str(bundle / layout.RATINGS), len(users), len(items))
     als = ALS.from_factors(
-        ALSSettings(), np.load(bundle / paths.ALS_USER_FACTORS), np.load(bundle / paths.ALS_ITEM_FACTORS)
+        ALSSettings(), np.load(bundle / layout.ALS_USER_FACTORS), np.load(bundle / layout.ALS_ITEM_FACTORS)
     )
     sample = np.arange(0, len(users), 97)
     expected, _ = als.recommend(sample, History(seen, np.full((len(users), 1), -1)), 5)

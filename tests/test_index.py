@@ -59,6 +59,17 @@ def test_hnsw_widens_its_search_until_the_target_recall_and_keeps_it(tmp_path):
     assert search_breadth(load_index(tmp_path / "hnsw.faiss")) == search_breadth(index)
 
 
+def test_widening_stops_where_a_doubling_no_longer_pays():
+    vectors = clustered(20_000, 32)
+    queries = clustered(500, 32, seed=2)
+    # every doubling gains less than a recall of 1.0: the first is undone and the narrow search kept
+    settings = IndexSettings(kind="hnsw", hnsw_ef_search=8, target_recall=1.0, min_recall_gain=1.0)
+    index = build_index(vectors, "ip", settings)
+    narrow = ann_recall(index, vectors, "ip", queries, 10)
+    assert widen_to_recall(index, vectors, "ip", queries, settings) == narrow
+    assert search_breadth(index) == {"ef_search": 8}
+
+
 def test_flat_index_loads_memory_mapped(tmp_path):
     vectors = np.random.default_rng(0).normal(size=(200_000, 64)).astype(np.float32)  # 49 MiB
     save_index(build_index(vectors, "ip", IndexSettings(kind="flat")), tmp_path / "flat.faiss")

@@ -97,21 +97,40 @@ def widen_to_recall(
     index: faiss.Index, vectors: np.ndarray, metric: Metric, queries: np.ndarray, settings: IndexSettings, k: int = 10
 ) -> float:
     """Double an approximate index's search breadth (HNSW efSearch, IVF nprobe) until its recall@k against exact
-    search on ``queries`` reaches ``index.target_recall`` or the breadth its limit; returns the recall reached.
+    search on ``queries`` reaches ``index.target_recall``, the breadth its limit, or a plateau; returns the recall.
 
-    The breadth is saved with the index, so the service searches as widely as the build measured.
+    A plateau: a doubling that gains less than ``index.min_recall_gain``. The narrower breadth is kept, since the
+    wider one costs about twice the time per query for nothing (an HNSW graph some true neighbours cannot be
+    reached through stays at the same recall however wide the search). The breadth is saved with the index, so
+    the service searches as widely as the build measured.
     """
     q = prepare(queries, metric)
     truth = _exact_top_k(vectors, metric, q, k)
-    recall = _recall(index, q, truth)
     if isinstance(index, faiss.IndexHNSW):
-        while recall < settings.target_recall and index.hnsw.efSearch < settings.hnsw_ef_search_max:
-            index.hnsw.efSearch = min(2 * index.hnsw.efSearch, settings.hnsw_ef_search_max)
-            recall = _recall(index, q, truth)
+        params, field, limit = index.hnsw, "efSearch", settings.hnsw_ef_search_max
     elif isinstance(index, faiss.IndexIVF):
-        while recall < settings.target_recall and index.nprobe < index.nlist:
-            index.nprobe = min(2 * index.nprobe, index.nlist)
-            recall = _recall(index, q, truth)
+        params, field, limit = index, "nprobe", index.nlist
+    else:
+        return _recall(index, q, truth)
+    recall = _recall(index, q, truth)
+    while recall < settings.target_recall and getattr(params, field) < limit:
+        narrower = getattr(params, field)
+        setattr(params, field, min(2 * narrower, limit))
+        wider = _recall(index, q, truth)
+        if wider - recall < settings.min_recall_gain:
+            log.info(
+                "%s %d -> %d: recall@%d %.3f -> %.3f, a plateau; keeping %d",
+                field,
+                narrower,
+                getattr(params, field),
+                k,
+                recall,
+                wider,
+                narrower,
+            )
+            setattr(params, field, narrower)
+            break
+        recall = wider
     return recall
 
 

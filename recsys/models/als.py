@@ -7,13 +7,11 @@ import logging
 import implicit.gpu
 import numpy as np
 import scipy.sparse as sp
-import torch
 from implicit.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from recsys.models.base import History
 from recsys.models.confidence import Collection, confidence
-from recsys.models.torch_als import fit_torch_als, memory_needed
 from recsys.settings import ALSSettings
 
 log = logging.getLogger(__name__)
@@ -25,6 +23,8 @@ def choose_solver(settings: ALSSettings, shape: tuple[int, int], nnz: int) -> tu
     implicit's GPU build comes only from conda; pip users get GPU ALS through the torch solver instead. A GPU
     that is too small for the estimated working set is skipped with a log line, not run into an out-of-memory.
     """
+    import torch  # imported where a solver is chosen: serving a bundle never needs it
+
     if settings.backend == "torch":
         gpu = settings.use_gpu != "false" and _gpu_fits(shape, nnz, settings)
         return "torch", "cuda" if gpu else "cpu"
@@ -40,6 +40,10 @@ def choose_solver(settings: ALSSettings, shape: tuple[int, int], nnz: int) -> tu
 
 
 def _gpu_fits(shape: tuple[int, int], nnz: int, settings: ALSSettings) -> bool:
+    import torch
+
+    from recsys.models.torch_als import memory_needed
+
     if not torch.cuda.is_available():
         return False
     need = memory_needed(shape, nnz, settings.factors)
@@ -70,6 +74,8 @@ class ALS:
         solver, device = choose_solver(s, user_items.shape, user_items.nnz)
         log.info("ALS: %d users x %d items, %d factors, %s on %s", *user_items.shape, s.factors, solver, device)
         if solver == "torch":
+            from recsys.models.torch_als import fit_torch_als
+
             factors = fit_torch_als(weights, s.factors, s.regularization, s.iterations, s.seed, device)
             return self._wrap(*factors)
         with threadpool_limits(1, "blas"):  # implicit parallelises itself; nested BLAS threads slow it down

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow.dataset as ds
 import scipy.sparse as sp
-from gensim.models import Word2Vec
 
 from recsys import schemas as S
 from recsys.models.base import History, binary_mean_rows, recommend_by_scoring
@@ -73,6 +72,8 @@ class Item2Vec:
 
     def fit(self, sequences_path: str, n_items: int) -> Item2Vec:
         """Train skip-gram; items gensim dropped (min_count) keep zero input and output vectors."""
+        from gensim.models import Word2Vec  # training only: serving a bundle never imports gensim
+
         s = self.settings
         corpus = ParquetSentences(sequences_path)
         model = Word2Vec(

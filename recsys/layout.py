@@ -1,0 +1,20 @@
+"""Where each part of a bundle lives inside its version folder: one place, so the writer and readers agree.
+
+Kept apart from the pipeline so that readers (the service, recommend-for-all) need not import Spark.
+"""
+
+USERS = "users"
+ITEMS = "items"
+REJECTS = "rejects"
+RATINGS = "tables/ratings"
+SEQUENCES = "tables/sequences"
+COOCCURRENCE = "tables/cooccurrence"
+ALS_USER_FACTORS = "vectors/als_user_factors.npy"
+ALS_ITEM_FACTORS = "vectors/als_item_factors.npy"
+ITEM2VEC_ITEM_VECTORS = "vectors/item2vec_item_vectors.npy"
+ITEM2VEC_USER_VECTORS = "vectors/item2vec_user_vectors.npy"
+ITEM2VEC_OUTPUT_VECTORS = "vectors/item2vec_output_vectors.npy"  # syn1neg: scores the next song
+INDEX_ITEMS_ALS = "indexes/items_als.faiss"
+INDEX_ITEMS_ITEM2VEC = "indexes/items_item2vec.faiss"
+INDEX_USERS_ITEM2VEC = "indexes/users_item2vec.faiss"
+REPORT = "report.json"

@@ -1,0 +1,99 @@
+"""The bundle requests are answered from, and how it is replaced without failing a request.
+
+Every request takes the current bundle once, at its start, and keeps that object until it answers; a reload builds
+the new bundle off to the side and then swaps one reference. So requests in flight finish on the bundle they began
+with, new ones see the new bundle, and a bundle that does not load or verify never replaces the one serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from recsys import artifacts
+from serving.bundle import LoadedBundle
+
+log = logging.getLogger(__name__)
+
+
+class NotReady(RuntimeError):
+    """No bundle has loaded yet; the message says why."""
+
+
+class Refused(RuntimeError):
+    """A reload found a bundle that does not load or verify; the bundle serving before still serves."""
+
+
+@dataclass(frozen=True)
+class Reloaded:
+    version: str
+    previous: str | None
+    changed: bool
+
+
+class LiveBundle:
+    """Holds the serving bundle of ``root/name``; ``reload`` moves it to the version LATEST names."""
+
+    def __init__(self, root: str | Path, name: str) -> None:
+        self.root, self.name = Path(root), name
+        self._live: tuple[LoadedBundle, float] | None = None  # the bundle and when it went live, swapped as one
+        self.problem: str | None = "loading"  # why the latest load did not go live, until one does
+        self.refused_version: str | None = None  # the watch does not retry a version that was refused
+        self._reload = threading.Lock()  # one load at a time; requests never wait on it
+
+    @property
+    def current(self) -> LoadedBundle:
+        live = self._live
+        if live is None:
+            raise NotReady(f"no bundle loaded yet: {self.problem}")
+        return live[0]
+
+    def snapshot(self) -> tuple[LoadedBundle | None, float | None]:
+        """The serving bundle and the unix time it went live, read together; (None, None) before the first."""
+        live = self._live
+        return (None, None) if live is None else live
+
+    @property
+    def version(self) -> str | None:
+        bundle = self.snapshot()[0]
+        return None if bundle is None else bundle.version
+
+    def latest_version(self) -> str | None:
+        """What LATEST names now, or None while nothing is published."""
+        try:
+            return artifacts.resolve(self.root, self.name).name
+        except artifacts.BundleError:
+            return None
+
+    def reload(self) -> Reloaded:
+        """Load and verify the version LATEST names, then swap it in; Refused (old bundle kept) if it fails.
+
+        Blocking: call it from a worker thread, never on the event loop.
+        """
+        with self._reload:
+            previous = self.version
+            try:
+                folder = artifacts.resolve(self.root, self.name)
+            except artifacts.BundleError as exc:
+                raise self._refused(None, str(exc)) from exc
+            if folder.name == previous:
+                return Reloaded(version=previous, previous=previous, changed=False)
+            try:
+                bundle = LoadedBundle.load(folder)
+            except Exception as exc:  # a corrupt Parquet file fails in polars, a bad index in FAISS: all refused
+                raise self._refused(folder.name, f"{type(exc).__name__}: {exc}") from exc
+            self._live, self.problem, self.refused_version = (bundle, time.time()), None, None
+            log.info("now serving bundle %s (was %s)", bundle.version, previous)
+            return Reloaded(version=bundle.version, previous=previous, changed=True)
+
+    def _refused(self, version: str | None, reason: str) -> Refused:
+        """Record and log a refusal; the caller raises what this returns."""
+        self.refused_version = version
+        serving = self.version
+        if serving is None:
+            self.problem = reason
+        log.error("refused bundle %s: %s; still serving %s", version, reason, serving or "nothing")
+        return Refused(f"bundle {version} refused: {reason}; still serving {serving or 'nothing'}")
