@@ -29,9 +29,9 @@ from recsys.matrices import read_history, read_holdout
 from recsys.models import ALS, Item2Vec
 from recsys.models.base import top_k
 from recsys.models.blend import fuse
-from recsys.pipeline import Tables, fit_models, write_split
+from recsys.pipeline import Tables, fit_models, split_for_evaluation, write_split
 from recsys.settings import ALSSettings, Item2VecSettings, Settings
-from recsys.spark import idmap, tables
+from recsys.spark import idmap
 from recsys.spark.session import spark_session
 
 log = logging.getLogger("tune")
@@ -56,7 +56,7 @@ def write_validation_tables(source: InputSpec, work: Path, settings: Settings) -
             interactions, users.select(S.USER_ID, S.USER_IDX), items.select(S.ITEM_ID, S.ITEM_IDX)
         )
         e = settings.evaluation
-        train, _test = tables.holdout_last_item(indexed, e.holdout_fraction, e.min_items, e.seed)
+        train = split_for_evaluation(indexed, e, e.seed).train
         paths, _ = write_split(train, settings, work, e.seed + 1, users.count(), items.count())
         return paths
     finally:

@@ -44,8 +44,8 @@ from recsys.layout import (
 )
 from recsys.matrices import read_history, read_holdout
 from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Popularity, Recommender
-from recsys.settings import Settings
-from recsys.spark import idmap, tables
+from recsys.settings import EvaluationSettings, Settings
+from recsys.spark import idmap, splits, tables
 from recsys.spark.als import fit_spark_als
 from recsys.spark.files import fingerprint, list_files
 
@@ -130,36 +130,46 @@ def fit_models(spark: SparkSession | None, paths: Tables, settings: Settings) ->
     return FittedModels(history, popularity, cooc, item2vec, als, blend)
 
 
+def split_for_evaluation(interactions: DataFrame, e: EvaluationSettings, seed: int) -> splits.Split:
+    """The split ``evaluation.split`` names, with the evaluation settings and ``seed``."""
+    if e.split == "random":
+        return splits.random_items(interactions, e.holdout_share, e.holdout_fraction, e.min_items, seed)
+    if e.split == "temporal":
+        return splits.temporal(interactions, e.holdout_share, e.holdout_fraction, seed)
+    return splits.last_items(interactions, e.holdout_items, e.holdout_fraction, e.min_items, seed)
+
+
 def write_split(
     interactions: DataFrame, settings: Settings, work: Path, seed: int, n_users: int, n_items: int
-) -> tuple[Tables, DataFrame]:
-    """Hold out the last item of a seeded share of playlists into ``work/holdout``; write the rest's tables.
+) -> tuple[Tables, splits.Split]:
+    """Write the held-out pairs of the configured split into ``work/holdout`` and the training part's tables.
 
-    Returns the tables and the training interactions, which a validation split can be carved from in turn.
+    Returns the tables and the split, whose training interactions a validation split can be carved from in turn.
     """
-    e = settings.evaluation
-    train, holdout = tables.holdout_last_item(interactions, e.holdout_fraction, e.min_items, seed)
-    holdout.write.parquet(str(work / "holdout"))
+    split = split_for_evaluation(interactions, settings.evaluation, seed)
+    split.holdout.write.parquet(str(work / "holdout"))
     paths = Tables(str(work / "ratings"), str(work / "sequences"), str(work / "cooccurrence"), n_users, n_items)
-    write_tables(train, settings, paths)
-    return paths, train
+    write_tables(split.train, settings, paths)
+    return paths, split
 
 
 def run_evaluation(
     interactions: DataFrame, settings: Settings, work: Path, n_users: int, n_items: int
 ) -> dict[str, Any]:
-    """Hold out the last item of a seeded share of playlists, fit every model on the rest, rank side by side."""
+    """Split (evaluation.split), fit every model on the training part, rank the held-out items side by side."""
     e = settings.evaluation
-    paths, _ = write_split(interactions, settings, work, e.seed, n_users, n_items)
+    paths, split = write_split(interactions, settings, work, e.seed, n_users, n_items)
     fitted = fit_models(interactions.sparkSession, paths, settings)
     users, items = read_holdout(str(work / "holdout"))
     results = evaluate(fitted.all(), fitted.history, users, items, e.k)
-    log.info("evaluation on %d held-out playlists:\n%s", len(users), format_table(results))
+    log.info("evaluation (%s) on %d held-out pairs:\n%s", split.protocol, len(users), format_table(results))
     return {
-        "protocol": f"last item of {e.holdout_fraction:.0%} of playlists with >= {e.min_items} items held out",
+        "split": e.split,
+        "protocol": split.protocol,
         "seed": e.seed,
         "k": e.k,
-        "test_users": len(users),
+        "test_users": len(np.unique(users)),
+        "test_pairs": len(users),
         "models": results,
     }
 

@@ -72,6 +72,7 @@ def planted(spark, tmp_path_factory):
         F.lit(1).cast("long").alias(S.COUNT),
         F.col("position").cast("long").alias(S.POSITION),
         F.col("position").cast("long").alias(S.ROW),
+        F.lit(None).cast("long").alias(S.TIMESTAMP),
     )
     users, items = idmap.user_index(df), idmap.item_index(df)
     indexed = idmap.apply_index(df, users, items)

@@ -1,4 +1,4 @@
-"""The first evaluation protocol: last item of a seeded share of playlists held out, models ranked side by side."""
+"""Models ranked side by side on held-out (user, item) pairs, with the metrics of recsys.evaluation.metrics."""
 
 from __future__ import annotations
 
@@ -6,23 +6,41 @@ import logging
 
 import numpy as np
 
-from recsys.evaluation.metrics import ndcg_at_k, recall_at_k
+from recsys.evaluation import metrics as M
 from recsys.models.base import History, Recommender
 
 log = logging.getLogger(__name__)
 
 
+def group_by_user(users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Held-out pairs as (distinct users, the items each one is to be recommended), users ascending."""
+    order = np.argsort(users, kind="stable")
+    users, items = users[order], items[order]
+    distinct, starts = np.unique(users, return_index=True)
+    return distinct, np.split(items, starts[1:])
+
+
 def evaluate(
     models: list[Recommender], train: History, users: np.ndarray, items: np.ndarray, k: int
 ) -> dict[str, dict[str, float]]:
-    """recall@k and NDCG@k of each model for one held-out item per user (``users[i]`` held ``items[i]``)."""
-    relevant = [np.array([item]) for item in items]
+    """Every model's ranking metrics at ``k`` over the held-out pairs (``users[i]`` held ``items[i]``; a user may
+    hold several), plus catalogue coverage and the popularity of what it recommends."""
+    test_users, relevant = group_by_user(np.asarray(users), np.asarray(items))
+    holders = np.bincount(train.user_items.indices, minlength=train.n_items)
+    popularity = holders / max(train.user_items.shape[0], 1)
     results = {}
     for model in models:
-        recommended, _ = model.recommend(users, train, k)
+        recommended, _ = model.recommend(test_users, train, k)
         results[model.name] = {
-            f"recall@{k}": recall_at_k(recommended, relevant, k),
-            f"ndcg@{k}": ndcg_at_k(recommended, relevant, k),
+            f"recall@{k}": M.recall_at_k(recommended, relevant, k),
+            f"recall_normalized@{k}": M.normalized_recall_at_k(recommended, relevant, k),
+            f"precision@{k}": M.precision_at_k(recommended, relevant, k),
+            f"ndcg@{k}": M.ndcg_at_k(recommended, relevant, k),
+            f"map@{k}": M.map_at_k(recommended, relevant, k),
+            f"mrr@{k}": M.mrr_at_k(recommended, relevant, k),
+            f"hit_rate@{k}": M.hit_rate_at_k(recommended, relevant, k),
+            f"coverage@{k}": M.coverage_at_k(recommended, k, train.n_items),
+            f"popularity@{k}": M.popularity_at_k(recommended, k, popularity),
         }
         log.info("evaluation: %-13s %s", model.name, results[model.name])
     return results
@@ -31,6 +49,7 @@ def evaluate(
 def format_table(results: dict[str, dict[str, float]]) -> str:
     """A plain-text table, models as rows, metrics as columns."""
     metrics = list(next(iter(results.values())))
-    lines = [f"{'model':<14}" + "".join(f"{m:>12}" for m in metrics)]
-    lines += [f"{name:<14}" + "".join(f"{row[m]:>12.4f}" for m in metrics) for name, row in results.items()]
+    width = max(12, *(len(m) + 2 for m in metrics))
+    lines = [f"{'model':<14}" + "".join(f"{m:>{width}}" for m in metrics)]
+    lines += [f"{name:<14}" + "".join(f"{row[m]:>{width}.4f}" for m in metrics) for name, row in results.items()]
     return "\n".join(lines)

@@ -33,5 +33,5 @@ def apply_index(interactions: DataFrame, users: DataFrame, items: DataFrame) -> 
     return (
         interactions.join(users, S.USER_ID)
         .join(items, S.ITEM_ID)
-        .select(S.USER_IDX, S.ITEM_IDX, S.COUNT, S.POSITION, S.ROW)
+        .select(S.USER_IDX, S.ITEM_IDX, S.COUNT, S.POSITION, S.ROW, S.TIMESTAMP)
     )

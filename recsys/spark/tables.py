@@ -59,24 +59,3 @@ def cooccurrence(seqs: DataFrame, window: int, top_n: int, max_pairs_per_playlis
     counts = pairs.groupBy(S.ITEM_A, S.ITEM_B).agg(F.count(F.lit(1)).alias(S.COUNT))
     rank = F.row_number().over(Window.partitionBy(S.ITEM_A).orderBy(F.col(S.COUNT).desc(), F.col(S.ITEM_B)))
     return counts.withColumn("_rank", rank).where(F.col("_rank") <= top_n).drop("_rank")
-
-
-def holdout_last_item(
-    interactions: DataFrame, fraction: float, min_items: int, seed: int
-) -> tuple[DataFrame, DataFrame]:
-    """Split off the last item of a seeded ``fraction`` of playlists holding at least ``min_items`` rows.
-
-    Returns (train interactions, holdout (user_idx, item_idx)). Playlists are chosen by a hash of their
-    index and the seed, so the split does not depend on partitioning or executor count.
-    """
-    by_user = Window.partitionBy(S.USER_IDX)
-    last_first = by_user.orderBy(F.col(S.POSITION).desc(), F.col(S.ROW).desc())
-    bucket = F.pmod(F.xxhash64(F.col(S.USER_IDX), F.lit(seed)), F.lit(1_000_000)) / 1_000_000.0
-    marked = (
-        interactions.withColumn("_n", F.count(F.lit(1)).over(by_user))
-        .withColumn("_rank", F.row_number().over(last_first))
-        .withColumn("_held", (F.col("_rank") == 1) & (F.col("_n") >= min_items) & (bucket < fraction))
-    )
-    train = marked.where(~F.col("_held")).drop("_n", "_rank", "_held")
-    holdout = marked.where(F.col("_held")).select(S.USER_IDX, S.ITEM_IDX)
-    return train, holdout

@@ -58,20 +58,6 @@ def test_id_maps_are_dense_and_items_ordered_by_popularity(spark):
     assert items == {"b": 0, "c": 1, "a": 2}  # b held by 3 users, c by 2, a by 1
 
 
-def test_holdout_takes_the_last_item_of_long_enough_playlists(spark):
-    rows = [(u, 100 * u + p, 1, p, p) for u in range(200) for p in range(u % 5)]  # lengths 0..4
-    df = frame(spark, rows)
-    train, holdout = tables.holdout_last_item(df, fraction=0.5, min_items=3, seed=1)
-    held = {r[0]: r[1] for r in holdout.collect()}
-    assert held, "some playlists must be held out"
-    assert all(u % 5 >= 3 and item == 100 * u + u % 5 - 1 for u, item in held.items())
-    eligible = sum(1 for u in range(200) if u % 5 >= 3)
-    assert 0.3 * eligible < len(held) < 0.7 * eligible
-    assert train.count() + len(held) == len(rows)
-    _, again = tables.holdout_last_item(df, fraction=0.5, min_items=3, seed=1)
-    assert {r[0] for r in again.collect()} == set(held)  # seeded: the same playlists every time
-
-
 def test_cooccurrence_caps_pairs_per_playlist(spark):
     seqs = spark.createDataFrame([(0, list(range(100)))], f"{S.USER_IDX} int, {S.ITEMS} array<int>")
     got = tables.cooccurrence(seqs, window=2, top_n=10, max_pairs_per_playlist=20).collect()

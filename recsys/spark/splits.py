@@ -1,0 +1,122 @@
+"""Evaluation splits of indexed interactions, computed in Spark so that they scale with the log.
+
+Every choice is a seeded hash of ids (``xxhash64``), never ``rand()``: a split is the same whatever the
+partitioning or the number of executors. Each split returns the training interactions, the held-out
+(user_idx, item_idx) pairs to predict, and, for held-out users only, the items each test user shows the model.
+
+- ``last``: the last ``n`` items of a seeded share of playlists (next-song prediction).
+- ``random``: a seeded ``share`` of the distinct items of a seeded share of users (at least one held, one kept).
+- ``users``: strong generalisation (VAE-CF, EASE): a seeded share of users is left out of training entirely;
+  ``share`` of each one's items are to be predicted from the rest, which the model sees only at evaluation.
+- ``temporal``: everything after the time by which ``1 - share`` of the log had happened is held out, for users
+  and items the training part knows; needs the input's timestamps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from recsys import schemas as S
+
+SplitKind = Literal["last", "random", "users", "temporal"]
+
+
+@dataclass(frozen=True)
+class Split:
+    train: DataFrame  # interactions, same columns as the input
+    holdout: DataFrame  # distinct (user_idx, item_idx) to predict
+    given: DataFrame | None  # users split: the test users' interactions the model may see; else None
+    protocol: str  # one line for reports
+
+
+def uniform(*columns: Column | str, seed: int) -> Column:
+    """A number in [0, 1) from a seeded hash of the columns: the same on any partitioning."""
+    return F.pmod(F.xxhash64(*columns, F.lit(seed)), F.lit(1_000_000)) / 1_000_000.0
+
+
+def last_items(interactions: DataFrame, n: int, fraction: float, min_items: int, seed: int) -> Split:
+    """The last ``n`` rows (by position, then input order) of a seeded ``fraction`` of playlists holding at least
+    max(min_items, n + 1) rows."""
+    by_user = Window.partitionBy(S.USER_IDX)
+    last_first = by_user.orderBy(F.col(S.POSITION).desc(), F.col(S.ROW).desc())
+    marked = (
+        interactions.withColumn("_n", F.count(F.lit(1)).over(by_user))
+        .withColumn("_rank", F.row_number().over(last_first))
+        .withColumn(
+            "_held",
+            (F.col("_rank") <= n)
+            & (F.col("_n") >= max(min_items, n + 1))
+            & (uniform(S.USER_IDX, seed=seed) < fraction),
+        )
+    )
+    train = marked.where(~F.col("_held")).drop("_n", "_rank", "_held")
+    holdout = marked.where(F.col("_held")).select(S.USER_IDX, S.ITEM_IDX).distinct()
+    protocol = f"last {n} item(s) of {fraction:.0%} of playlists with >= {max(min_items, n + 1)} items held out"
+    return Split(train, holdout, None, protocol)
+
+
+def _ranked_items(interactions: DataFrame, seed: int) -> DataFrame:
+    """Each user's distinct items with a seeded random rank (_r, from 1) and the user's distinct count (_n)."""
+    pairs = interactions.select(S.USER_IDX, S.ITEM_IDX).distinct()
+    order = Window.partitionBy(S.USER_IDX).orderBy(uniform(S.USER_IDX, S.ITEM_IDX, seed=seed), S.ITEM_IDX)
+    return pairs.withColumn("_r", F.row_number().over(order)).withColumn(
+        "_n", F.count(F.lit(1)).over(Window.partitionBy(S.USER_IDX))
+    )
+
+
+def _held_count(share: float) -> Column:
+    """How many of a user's _n items to hold out: share of them, at least one, never all."""
+    return F.least(F.greatest(F.lit(1), F.floor(F.col("_n") * share)), F.col("_n") - 1)
+
+
+def random_items(interactions: DataFrame, share: float, fraction: float, min_items: int, seed: int) -> Split:
+    """A seeded ``share`` of the distinct items of a seeded ``fraction`` of users with >= ``min_items`` items."""
+    ranked = _ranked_items(interactions, seed)
+    chosen = (F.col("_n") >= min_items) & (uniform(S.USER_IDX, seed=seed) < fraction)
+    holdout = ranked.where(chosen & (F.col("_r") <= _held_count(share))).select(S.USER_IDX, S.ITEM_IDX)
+    train = interactions.join(holdout, [S.USER_IDX, S.ITEM_IDX], "left_anti")
+    protocol = f"{share:.0%} of the items of {fraction:.0%} of users with >= {min_items} items held out at random"
+    return Split(train, holdout, None, protocol)
+
+
+def held_out_users(interactions: DataFrame, share: float, fraction: float, min_items: int, seed: int) -> Split:
+    """Strong generalisation: a seeded ``fraction`` of users (with >= ``min_items`` items) leaves training; a
+    seeded ``share`` of each one's items is to be predicted, the rest is ``given`` at evaluation."""
+    ranked = _ranked_items(interactions, seed)
+    test_users = ranked.where((F.col("_n") >= min_items) & (uniform(S.USER_IDX, seed=seed) < fraction)).select(
+        S.USER_IDX, "_r", "_n", S.ITEM_IDX
+    )
+    holdout = test_users.where(F.col("_r") <= _held_count(share)).select(S.USER_IDX, S.ITEM_IDX)
+    users = test_users.select(S.USER_IDX).distinct()
+    train = interactions.join(users, S.USER_IDX, "left_anti")
+    given = interactions.join(users, S.USER_IDX).join(holdout, [S.USER_IDX, S.ITEM_IDX], "left_anti")
+    protocol = (
+        f"{fraction:.0%} of users with >= {min_items} items left out of training; "
+        f"{share:.0%} of each one's items predicted from the rest"
+    )
+    return Split(train, holdout, given, protocol)
+
+
+def temporal(interactions: DataFrame, share: float, fraction: float, seed: int) -> Split:
+    """Rows after the ``1 - share`` quantile of time are held out for a seeded ``fraction`` of users, keeping only
+    (user, item) pairs whose user and item occur before it and that the user did not hold before."""
+    stamped = interactions.where(F.col(S.TIMESTAMP).isNotNull())
+    if stamped.limit(1).count() == 0:
+        raise ValueError("the temporal split needs timestamps, and this input has none")
+    cutoff = stamped.approxQuantile(S.TIMESTAMP, [1.0 - share], 0.001)[0]
+    train = interactions.where(F.col(S.TIMESTAMP) <= cutoff)
+    later = stamped.where((F.col(S.TIMESTAMP) > cutoff) & (uniform(S.USER_IDX, seed=seed) < fraction))
+    holdout = (
+        later.select(S.USER_IDX, S.ITEM_IDX)
+        .distinct()
+        .join(train.select(S.USER_IDX).distinct(), S.USER_IDX, "left_semi")
+        .join(train.select(S.ITEM_IDX).distinct(), S.ITEM_IDX, "left_semi")
+        .join(train.select(S.USER_IDX, S.ITEM_IDX), [S.USER_IDX, S.ITEM_IDX], "left_anti")
+        .select(S.USER_IDX, S.ITEM_IDX)
+    )
+    protocol = f"interactions after the {1 - share:.0%} time quantile ({cutoff}) of {fraction:.0%} of users held out"
+    return Split(train, holdout, None, protocol)

@@ -1,0 +1,42 @@
+"""evaluate() groups held-out pairs per user and reports every metric per model."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recsys.evaluation.offline import evaluate, group_by_user
+from recsys.models.base import History
+
+
+class Fixed:
+    """Recommends the same ranked list to every user."""
+
+    name = "fixed"
+
+    def __init__(self, ranked: list[int]) -> None:
+        self.ranked = np.array(ranked)
+
+    def recommend(self, users, history, k):
+        ids = np.tile(self.ranked[:k], (len(users), 1))
+        return ids, -np.arange(k, dtype=np.float32)[None, :].repeat(len(users), 0)
+
+
+def test_pairs_are_grouped_per_user():
+    users, relevant = group_by_user(np.array([3, 1, 3, 1, 2]), np.array([30, 10, 31, 11, 20]))
+    assert users.tolist() == [1, 2, 3]
+    assert [r.tolist() for r in relevant] == [[10, 11], [20], [30, 31]]
+
+
+def test_several_held_items_per_user_count_as_one_user_each():
+    held = sp.csr_matrix(np.array([[1, 1, 0, 0, 0], [1, 0, 0, 0, 0]], dtype=np.float32))
+    train = History(held, np.full((2, 1), -1, dtype=np.int32))
+    # user 0 is to get items 2 and 3; user 1 item 4; every user is recommended [2, 4, 0]
+    results = evaluate([Fixed([2, 4, 0])], train, np.array([0, 0, 1]), np.array([2, 3, 4]), k=3)["fixed"]
+    assert results["recall@3"] == pytest.approx((1 / 2 + 1) / 2)
+    assert results["recall_normalized@3"] == pytest.approx((1 / 2 + 1) / 2)
+    assert results["precision@3"] == pytest.approx((1 / 3 + 1 / 3) / 2)
+    assert results["hit_rate@3"] == 1.0
+    assert results["mrr@3"] == pytest.approx((1 + 1 / 2) / 2)
+    assert results["coverage@3"] == pytest.approx(3 / 5)
+    # popularity: item 0 held by both users (1.0), items 2 and 4 by none
+    assert results["popularity@3"] == pytest.approx(1 / 3)

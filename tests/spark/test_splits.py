@@ -1,0 +1,97 @@
+"""Evaluation splits on a real local SparkSession: what each holds out, that nothing is lost or leaked, seeds."""
+
+from collections import Counter, defaultdict
+
+import pytest
+
+from recsys import schemas as S
+from recsys.spark import splits
+
+pytestmark = pytest.mark.spark
+
+SCHEMA = f"{S.USER_IDX} int, {S.ITEM_IDX} int, {S.COUNT} long, {S.POSITION} long, {S.ROW} long, {S.TIMESTAMP} long"
+
+
+def frame(spark, rows):
+    return spark.createDataFrame(rows, SCHEMA)
+
+
+def pairs(df) -> set[tuple[int, int]]:
+    return {(r[S.USER_IDX], r[S.ITEM_IDX]) for r in df.select(S.USER_IDX, S.ITEM_IDX).collect()}
+
+
+@pytest.fixture(scope="module")
+def log(spark):
+    """300 users holding 0..11 distinct items in order; user u's p-th item is 1000 * u + p at time 10 * p + u."""
+    rows = [(u, 1000 * u + p, 1, p, p, 10 * p + u) for u in range(300) for p in range(u % 12)]
+    return frame(spark, rows), rows
+
+
+def test_last_items_holds_out_the_end_of_long_enough_playlists(log):
+    df, rows = log
+    split = splits.last_items(df, 2, fraction=0.5, min_items=3, seed=1)
+    held = defaultdict(set)
+    for user, item in pairs(split.holdout):
+        held[user].add(item)
+    assert held and split.given is None
+    for user, items in held.items():
+        length = user % 12
+        assert length >= 3 and items == {1000 * user + length - 1, 1000 * user + length - 2}
+    eligible = sum(1 for u in range(300) if u % 12 >= 3)
+    assert 0.35 * eligible < len(held) < 0.65 * eligible
+    assert split.train.count() + 2 * len(held) == len(rows)  # nothing lost
+    again = splits.last_items(df.repartition(7), 2, fraction=0.5, min_items=3, seed=1)
+    assert pairs(again.holdout) == pairs(split.holdout)  # the same on any partitioning
+    other = splits.last_items(df, 2, fraction=0.5, min_items=3, seed=2)
+    assert pairs(other.holdout) != pairs(split.holdout)
+
+
+def test_random_items_holds_a_share_of_each_chosen_users_items(log):
+    df, rows = log
+    split = splits.random_items(df, share=0.25, fraction=1.0, min_items=2, seed=3)
+    held = Counter(user for user, _ in pairs(split.holdout))
+    for user in range(300):
+        n = user % 12
+        expected = 0 if n < 2 else min(max(1, int(n * 0.25)), n - 1)
+        assert held[user] == expected, user
+    assert not pairs(split.train) & pairs(split.holdout)
+    assert split.train.count() + sum(held.values()) == len(rows)
+    # not simply the last items: the held items are spread over positions
+    positions = {item % 1000 for _, item in pairs(split.holdout)}
+    assert len(positions) > 5
+
+
+def test_held_out_users_are_absent_from_training_and_given_the_rest(log):
+    df, rows = log
+    split = splits.held_out_users(df, share=0.2, fraction=0.3, min_items=5, seed=4)
+    test_users = {user for user, _ in pairs(split.holdout)}
+    assert test_users and all(u % 12 >= 5 for u in test_users)
+    assert 0.15 * 300 * 7 / 12 < len(test_users) < 0.45 * 300 * 7 / 12
+    train_users = {user for user, _ in pairs(split.train)}
+    assert not train_users & test_users
+    given = pairs(split.given)
+    assert {user for user, _ in given} == test_users
+    assert not given & pairs(split.holdout)
+    # every row of a test user is either given or to predict, and every other user's rows train
+    assert split.train.count() + len(given) + split.holdout.count() == len(rows)
+
+
+def test_temporal_holds_out_what_came_after_the_cutoff_for_known_users_and_items(spark):
+    # items 0..39 shared by users; user u holds item (u + p) % 40 at time 100 * p + u
+    rows = [(u, (u + p) % 40, 1, p, p, 100 * p + u) for u in range(120) for p in range(10)]
+    df = frame(spark, rows)
+    split = splits.temporal(df, share=0.2, fraction=1.0, seed=5)
+    last_train = split.train.agg({S.TIMESTAMP: "max"}).first()[0]
+    times = {(u, i): t for u, i, _, _, _, t in rows}
+    held = pairs(split.holdout)
+    assert held and all(times[pair] > last_train for pair in held)
+    train = pairs(split.train)
+    assert {u for u, _ in held} <= {u for u, _ in train} and {i for _, i in held} <= {i for _, i in train}
+    assert not held & train
+    assert 0.1 < 1 - split.train.count() / len(rows) < 0.3
+
+
+def test_temporal_needs_timestamps(spark):
+    df = frame(spark, [(0, 1, 1, 0, 0, None), (1, 2, 1, 0, 1, None)])
+    with pytest.raises(ValueError, match="timestamps"):
+        splits.temporal(df, share=0.2, fraction=1.0, seed=0)
