@@ -16,15 +16,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from timing import best_of, machine
+from timing import best_of, record
 
 REPO = Path(__file__).resolve().parent.parent
-BENCHMARKS = REPO / "docs" / "BENCHMARKS.md"
 DIM = 64
 QUERIES = 1000
 
@@ -176,11 +174,7 @@ def main(argv: list[str]) -> int:
     table = "\n".join(["| what | ours | peer | ratio |", "|---|---|---|---|", *rows])
     print(table)
     if args.record:
-        with BENCHMARKS.open("a") as handle:
-            handle.write(
-                f"\n## Models, indexes, recommend-for-all ({datetime.now(UTC):%Y-%m-%d})\n\n"
-                f"Command: `python bench/models.py {' '.join(argv)}`\nMachine: {machine()}, no GPU\n\n{table}\n"
-            )
+        record("Models, indexes, recommend-for-all", f"python bench/models.py {' '.join(argv)}", " (no GPU)", table)
     return 0
 
 

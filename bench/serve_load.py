@@ -21,22 +21,18 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import numpy as np
 import polars as pl
+from timing import record
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.timing import machine  # noqa: E402
-from recsys import artifacts, layout  # noqa: E402
-from recsys import schemas as S  # noqa: E402
+from recsys import artifacts, layout
+from recsys import schemas as S
 
 REPO = Path(__file__).resolve().parent.parent
-BENCHMARKS = REPO / "docs" / "BENCHMARKS.md"
 
 #: Rotates through the request paths of a file; paces when WRK_DELAY_MS is set; prints one JSON line at the end.
 WRK_SCRIPT = """
@@ -219,12 +215,9 @@ def main(argv: list[str]) -> int:
     table = "\n".join([*header, *rows])
     print(summary, table, sep="\n")
     if args.record:
-        with BENCHMARKS.open("a") as handle:
-            handle.write(
-                f"\n## Service under load (wrk, {datetime.now(UTC):%Y-%m-%d})\n\n"
-                f"Command: `python bench/serve_load.py {' '.join(argv)}`\nMachine: {machine()}, no GPU; "
-                f"one uvicorn worker each, wrk on the same cores\n\n{summary}\n\n{table}\n"
-            )
+        command = f"python bench/serve_load.py {' '.join(argv)}"
+        conditions = " (no GPU; one uvicorn worker each, wrk on the same cores)"
+        record("Service under load (wrk)", command, conditions, f"{summary}\n\n{table}")
     return 0
 
 

@@ -23,13 +23,10 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from timing import best_of, machine
+from timing import best_of, record
 
-REPO = Path(__file__).resolve().parent.parent
-BENCHMARKS = REPO / "docs" / "BENCHMARKS.md"
 ALS_ITERATIONS = 5
 ALS_FACTORS = 64
 
@@ -225,13 +222,9 @@ def main(argv: list[str]) -> int:
     table = report(results)
     print(table)
     if args.record:
-        command = "python bench/spark_stages.py " + " ".join(argv)
-        with BENCHMARKS.open("a") as handle:
-            handle.write(
-                f"\n## Spark stages vs polars ({datetime.now(UTC):%Y-%m-%d})\n\n"
-                f"Command: `{command}` (Spark local[*], project default settings, driver heap "
-                f"{args.driver_memory or 'Spark default 1g'})\nMachine: {machine()}\n\n{table}\n"
-            )
+        heap = args.driver_memory or "Spark default 1g"
+        conditions = f" (Spark local[*], project default settings, driver heap {heap})"
+        record("Spark stages vs polars", "python bench/spark_stages.py " + " ".join(argv), conditions, table)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""What every benchmark here shares: best-of-N wall time and a one-line description of the machine."""
+"""What every benchmark here shares: best-of-N wall time, a description of the machine, and how results are
+appended to docs/BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -30,3 +32,15 @@ def machine() -> str:
     )
     mem = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}"
+
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
+
+
+def record(title: str, command: str, conditions: str, body: str) -> None:
+    """Append a dated section to docs/BENCHMARKS.md: the command as run, the machine and conditions, the results."""
+    with BENCHMARKS.open("a") as handle:
+        handle.write(
+            f"\n## {title} ({datetime.now(UTC):%Y-%m-%d})\n\n"
+            f"Command: `{command}`{conditions}\nMachine: {machine()}\n\n{body}\n"
+        )

@@ -198,6 +198,16 @@ def built(tmp_path_factory):
     return folder, synth
 
 
+@pytest.fixture(scope="session")
+def service(built):
+    """One service on the built bundle, for tests that only read from it."""
+    folder, _ = built
+    running = Service(folder / "artifacts", "e2e")
+    running.wait_ready()
+    yield running
+    running.stop()
+
+
 @pytest.fixture
 def serve():
     """serve(artifacts, name, env, args) starts the service, waits until it is ready, stops it after the test."""

@@ -8,18 +8,9 @@ import polars as pl
 import pytest
 
 from recsys.artifacts import resolve, verify
-from tests.conftest import Service, run_build_job, run_job
+from tests.conftest import run_build_job, run_job
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
-
-
-@pytest.fixture(scope="module")
-def service(built):
-    folder, _ = built
-    running = Service(folder / "artifacts", "e2e")
-    running.wait_ready()
-    yield running
-    running.stop()
 
 
 def test_bundle_is_complete_and_verifies(built):

@@ -28,15 +28,6 @@ def artifacts(built, tmp_path) -> Path:
     return Path(shutil.copytree(folder / "artifacts", tmp_path / "artifacts"))
 
 
-@pytest.fixture(scope="module")
-def service(built):
-    folder, _ = built
-    running = Service(folder / "artifacts", "e2e")
-    running.wait_ready()
-    yield running
-    running.stop()
-
-
 def metric_values(service: Service) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of /metrics, keyed by (name, sorted labels)."""
     text = service.get("/metrics").text
