@@ -113,6 +113,20 @@ def clicks(recommended: np.ndarray, relevant: Sequence[np.ndarray]) -> float:
     return _mean(np.where(hits.any(axis=1), first // PAGE, missing).astype(np.float64))
 
 
+def ranking_metrics(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) -> dict[str, float]:
+    """recall (both kinds), precision, NDCG, MAP, MRR and hit rate at ``k``, named as reports show them: the set
+    spark_metrics.ranking_metrics computes from DataFrames."""
+    return {
+        f"recall@{k}": recall_at_k(recommended, relevant, k),
+        f"recall_normalized@{k}": normalized_recall_at_k(recommended, relevant, k),
+        f"precision@{k}": precision_at_k(recommended, relevant, k),
+        f"ndcg@{k}": ndcg_at_k(recommended, relevant, k),
+        f"map@{k}": map_at_k(recommended, relevant, k),
+        f"mrr@{k}": mrr_at_k(recommended, relevant, k),
+        f"hit_rate@{k}": hit_rate_at_k(recommended, relevant, k),
+    }
+
+
 def coverage_at_k(recommended: np.ndarray, k: int, n_items: int) -> float:
     """Share of the catalogue that appears in at least one user's top k (not a mean over users)."""
     top = recommended[:, :k]

@@ -32,13 +32,7 @@ def evaluate(
     for model in models:
         recommended, _ = model.recommend(test_users, train, k)
         results[model.name] = {
-            f"recall@{k}": M.recall_at_k(recommended, relevant, k),
-            f"recall_normalized@{k}": M.normalized_recall_at_k(recommended, relevant, k),
-            f"precision@{k}": M.precision_at_k(recommended, relevant, k),
-            f"ndcg@{k}": M.ndcg_at_k(recommended, relevant, k),
-            f"map@{k}": M.map_at_k(recommended, relevant, k),
-            f"mrr@{k}": M.mrr_at_k(recommended, relevant, k),
-            f"hit_rate@{k}": M.hit_rate_at_k(recommended, relevant, k),
+            **M.ranking_metrics(recommended, relevant, k),
             f"coverage@{k}": M.coverage_at_k(recommended, k, train.n_items),
             f"popularity@{k}": M.popularity_at_k(recommended, k, popularity),
         }
