@@ -170,9 +170,7 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     @app.get("/readyz", response_model=Ready)
     def readyz() -> Ready:
         """A bundle has loaded and its checksums verified: 200 with its version, else 503 saying why."""
-        bundle, loaded_at = live.snapshot()
-        if bundle is None:
-            raise NotReady(f"no bundle loaded yet: {live.problem}")
+        bundle, loaded_at = live.ready()
         return Ready(status="ready", version=bundle.version, loaded_at=loaded_at)
 
     @app.get("/metrics", include_in_schema=False)

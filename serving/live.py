@@ -44,12 +44,16 @@ class LiveBundle:
         self.refused_version: str | None = None  # the watch does not retry a version that was refused
         self._reload = threading.Lock()  # one load at a time; requests never wait on it
 
-    @property
-    def current(self) -> LoadedBundle:
+    def ready(self) -> tuple[LoadedBundle, float]:
+        """The serving bundle and the unix time it went live; NotReady, saying why, before the first."""
         live = self._live
         if live is None:
             raise NotReady(f"no bundle loaded yet: {self.problem}")
-        return live[0]
+        return live
+
+    @property
+    def current(self) -> LoadedBundle:
+        return self.ready()[0]
 
     def snapshot(self) -> tuple[LoadedBundle | None, float | None]:
         """The serving bundle and the unix time it went live, read together; (None, None) before the first."""

@@ -35,45 +35,59 @@ def _mean(per_user: np.ndarray) -> float:
 
 def recall_at_k(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) -> float:
     """Mean of hits / |relevant| (with one held-out item per user: the hit rate)."""
-    return _mean(hits_matrix(recommended, relevant, k).sum(axis=1) / _sizes(relevant))
+    return ranking_metrics(recommended, relevant, k)[f"recall@{k}"]
 
 
 def normalized_recall_at_k(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) -> float:
     """Mean of hits / min(k, |relevant|): 1 for a perfect ranking however many items were held out."""
-    return _mean(hits_matrix(recommended, relevant, k).sum(axis=1) / np.minimum(k, _sizes(relevant)))
+    return ranking_metrics(recommended, relevant, k)[f"recall_normalized@{k}"]
 
 
 def precision_at_k(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) -> float:
     """Mean of hits / k."""
-    return _mean(hits_matrix(recommended, relevant, k).sum(axis=1) / k)
+    return ranking_metrics(recommended, relevant, k)[f"precision@{k}"]
 
 
 def hit_rate_at_k(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) -> float:
     """Share of users with at least one hit in the top k."""
-    return _mean(hits_matrix(recommended, relevant, k).any(axis=1).astype(np.float64))
+    return ranking_metrics(recommended, relevant, k)[f"hit_rate@{k}"]
 
 
 def ndcg_at_k(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) -> float:
     """Binary-relevance NDCG: DCG of the hits over the DCG of min(k, |relevant|) hits at the top."""
-    hits = hits_matrix(recommended, relevant, k)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    dcg = (hits * discounts[: hits.shape[1]]).sum(axis=1)
-    ideal = np.array([discounts[: int(min(k, size))].sum() for size in _sizes(relevant)])
-    return _mean(dcg / ideal)
+    return ranking_metrics(recommended, relevant, k)[f"ndcg@{k}"]
 
 
 def map_at_k(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) -> float:
     """Mean average precision: the precision at each hit's rank, summed, over min(k, |relevant|)."""
-    hits = hits_matrix(recommended, relevant, k)
-    precision_at_rank = np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)
-    return _mean((precision_at_rank * hits).sum(axis=1) / np.minimum(k, _sizes(relevant)))
+    return ranking_metrics(recommended, relevant, k)[f"map@{k}"]
 
 
 def mrr_at_k(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) -> float:
     """Mean reciprocal rank of the first hit in the top k (0 without one)."""
+    return ranking_metrics(recommended, relevant, k)[f"mrr@{k}"]
+
+
+def ranking_metrics(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) -> dict[str, float]:
+    """recall (both kinds), precision, NDCG, MAP, MRR and hit rate at ``k``, named as reports show them: the set
+    spark_metrics.ranking_metrics computes from DataFrames. The hit matrix, a loop over users, is built once."""
     hits = hits_matrix(recommended, relevant, k)
+    n_hits, any_hit = hits.sum(axis=1), hits.any(axis=1)
+    sizes = _sizes(relevant)
+    cut = np.minimum(k, sizes)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discounts)[cut.astype(np.int64) - 1]
+    precision_at_rank = np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)
     first = np.argmax(hits, axis=1)
-    return _mean(np.where(hits.any(axis=1), 1.0 / (first + 1), 0.0))
+    return {
+        f"recall@{k}": _mean(n_hits / sizes),
+        f"recall_normalized@{k}": _mean(n_hits / cut),
+        f"precision@{k}": _mean(n_hits / k),
+        f"ndcg@{k}": _mean((hits * discounts[: hits.shape[1]]).sum(axis=1) / ideal),
+        f"map@{k}": _mean((precision_at_rank * hits).sum(axis=1) / cut),
+        f"mrr@{k}": _mean(np.where(any_hit, 1.0 / (first + 1), 0.0)),
+        f"hit_rate@{k}": _mean(any_hit.astype(np.float64)),
+    }
 
 
 def r_precision(recommended: np.ndarray, relevant: Sequence[np.ndarray]) -> float:
@@ -111,20 +125,6 @@ def clicks(recommended: np.ndarray, relevant: Sequence[np.ndarray]) -> float:
     first = np.argmax(hits, axis=1)
     missing = recommended.shape[1] // PAGE + 1
     return _mean(np.where(hits.any(axis=1), first // PAGE, missing).astype(np.float64))
-
-
-def ranking_metrics(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) -> dict[str, float]:
-    """recall (both kinds), precision, NDCG, MAP, MRR and hit rate at ``k``, named as reports show them: the set
-    spark_metrics.ranking_metrics computes from DataFrames."""
-    return {
-        f"recall@{k}": recall_at_k(recommended, relevant, k),
-        f"recall_normalized@{k}": normalized_recall_at_k(recommended, relevant, k),
-        f"precision@{k}": precision_at_k(recommended, relevant, k),
-        f"ndcg@{k}": ndcg_at_k(recommended, relevant, k),
-        f"map@{k}": map_at_k(recommended, relevant, k),
-        f"mrr@{k}": mrr_at_k(recommended, relevant, k),
-        f"hit_rate@{k}": hit_rate_at_k(recommended, relevant, k),
-    }
 
 
 def coverage_at_k(recommended: np.ndarray, k: int, n_items: int) -> float:

@@ -106,13 +106,13 @@ def widen_to_recall(
     """
     q = prepare(queries, metric)
     truth = _exact_top_k(vectors, metric, q, k)
+    recall = _recall(index, q, truth)
     if isinstance(index, faiss.IndexHNSW):
         params, field, limit = index.hnsw, "efSearch", settings.hnsw_ef_search_max
     elif isinstance(index, faiss.IndexIVF):
         params, field, limit = index, "nprobe", index.nlist
     else:
-        return _recall(index, q, truth)
-    recall = _recall(index, q, truth)
+        return recall
     while recall < settings.target_recall and getattr(params, field) < limit:
         narrower = getattr(params, field)
         setattr(params, field, min(2 * narrower, limit))
