@@ -37,10 +37,15 @@ def machine() -> str:
 BENCHMARKS = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
 
 
+def section(title: str, command: str, conditions: str, body: str) -> str:
+    """A dated docs/BENCHMARKS.md section: the command as run, this machine and conditions, the results."""
+    return (
+        f"\n## {title} ({datetime.now(UTC):%Y-%m-%d})\n\n"
+        f"Command: `{command}`{conditions}\nMachine: {machine()}\n\n{body}\n"
+    )
+
+
 def record(title: str, command: str, conditions: str, body: str) -> None:
-    """Append a dated section to docs/BENCHMARKS.md: the command as run, the machine and conditions, the results."""
+    """Append section(...) to docs/BENCHMARKS.md."""
     with BENCHMARKS.open("a") as handle:
-        handle.write(
-            f"\n## {title} ({datetime.now(UTC):%Y-%m-%d})\n\n"
-            f"Command: `{command}`{conditions}\nMachine: {machine()}\n\n{body}\n"
-        )
+        handle.write(section(title, command, conditions, body))

@@ -292,3 +292,22 @@ def test_recommend_all_names_a_missing_bundle(tmp_path):
     )
     assert job.returncode == 2 and "no published bundle" in job.stdout + job.stderr  # spark-submit merges them
     assert not (tmp_path / "o").exists()
+
+
+def test_recommend_all_batches_the_cpus_block_on_the_cpu():
+    from recsys.models.base import SCORE_BLOCK
+    from recsys.recommend_all import score_block
+
+    assert score_block("cpu") == SCORE_BLOCK
+
+
+@pytest.mark.gpu
+def test_recommend_all_batches_more_on_a_gpu_within_its_memory():
+    import torch
+
+    from recsys.models.base import SCORE_BLOCK
+    from recsys.recommend_all import GPU_SCORE_BLOCK, score_block
+
+    block = score_block("cuda")
+    assert SCORE_BLOCK <= block <= GPU_SCORE_BLOCK
+    assert block * 16 <= max(torch.cuda.mem_get_info()[0], SCORE_BLOCK * 16)
