@@ -12,11 +12,13 @@ ARTIFACTS ?= artifacts
 NAME ?= demo
 PORT ?= 8000
 
-.PHONY: install demo test serve dist bench bench-serve clean help
+.PHONY: install demo evaluate evaluate-shared test serve dist bench bench-serve clean help
 
 help:
 	@echo "make demo   - install, build a bundle from sample data, evaluate, print how to query it"
 	@echo "make test   - install, lint (ruff) and run the test suite"
+	@echo "make evaluate - reports (html, md, json) for EVAL_INPUT (default: the demo log) under reports/"
+	@echo "make evaluate-shared - the reports of docs/EVALUATION.md on ../shared/data (about 10 minutes)"
 	@echo "make serve  - serve the demo bundle on http://127.0.0.1:$(PORT)"
 	@echo "make dist   - build dist/recsys.zip for spark-submit --py-files (and the wheel beside it)"
 	@echo "make bench  - Spark stages vs polars, ALS backends, FAISS, recommend-for-all (minutes; docs/BENCHMARKS.md)"
@@ -32,11 +34,34 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-demo: install
+$(DEMO_DATA)/clicks.csv: | install
 	$(PY) -m recsys.synth --playlists 4000 --tracks 800 --clusters 8 --out $(DEMO_DATA)/clicks.csv --items $(DEMO_DATA)/tracks.csv
+
+demo: install $(DEMO_DATA)/clicks.csv
 	$(SPARK_SUBMIT) jobs/build_embeddings.py --input $(DEMO_DATA)/clicks.csv --items $(DEMO_DATA)/tracks.csv \
 		--format long --output $(ARTIFACTS) --name $(NAME)
 	$(PY) -m serving --artifacts $(ARTIFACTS) --name $(NAME) --port $(PORT) --print-examples
+
+# Offline evaluation (docs/EVALUATION.md): split, train on the rest, rank side by side, write the reports.
+EVAL_INPUT ?= $(DEMO_DATA)/clicks.csv
+EVAL_FORMAT ?= long
+EVAL_SPLIT ?= last
+EVAL_OUTPUT ?= reports/demo
+evaluate: install $(if $(filter $(DEMO_DATA)/clicks.csv,$(EVAL_INPUT)),$(DEMO_DATA)/clicks.csv)
+	$(SPARK_SUBMIT) jobs/evaluate.py --input $(EVAL_INPUT) --format $(EVAL_FORMAT) --split $(EVAL_SPLIT) --output $(EVAL_OUTPUT) $(EVAL_SET)
+
+SHARED ?= ../shared/data
+evaluate-shared: install
+	$(PY) -m recsys.datasets movielens $(SHARED)/movielens_latest_small data/movielens.csv
+	$(PY) -m recsys.datasets hetrec $(SHARED)/hetrec2011_lastfm_2k data/hetrec.csv
+	$(MAKE) evaluate EVAL_INPUT=$(SHARED)/yes_small EVAL_FORMAT=yes EVAL_SPLIT=last EVAL_OUTPUT=reports/yes_small-last
+	$(MAKE) evaluate EVAL_INPUT=$(SHARED)/yes_small EVAL_FORMAT=yes EVAL_SPLIT=users EVAL_OUTPUT=reports/yes_small-users
+	$(MAKE) evaluate EVAL_INPUT=$(SHARED)/yes_big EVAL_FORMAT=yes EVAL_SPLIT=last EVAL_OUTPUT=reports/yes_big-last
+	$(MAKE) evaluate EVAL_INPUT=data/hetrec.csv EVAL_SPLIT=random EVAL_OUTPUT=reports/hetrec-random
+	$(MAKE) evaluate EVAL_INPUT=data/hetrec.csv EVAL_SPLIT=users EVAL_OUTPUT=reports/hetrec-users
+	$(MAKE) evaluate EVAL_INPUT=data/movielens.csv EVAL_SPLIT=temporal EVAL_OUTPUT=reports/movielens-temporal \
+	  EVAL_SET='--set evaluation.holdout_fraction=1.0'
+	$(MAKE) evaluate EVAL_INPUT=data/movielens.csv EVAL_SPLIT=users EVAL_OUTPUT=reports/movielens-users
 
 test: install
 	$(VENV)/bin/ruff check .
@@ -68,4 +93,4 @@ bench-serve: install
 	$(PY) bench/serve_load.py --artifacts $(BENCH_DATA)/artifacts --name big --record
 
 clean:
-	rm -rf $(VENV) $(ARTIFACTS) $(DEMO_DATA) build dist *.egg-info
+	rm -rf $(VENV) $(ARTIFACTS) $(DEMO_DATA) reports build dist *.egg-info

@@ -76,7 +76,7 @@ def tune_item2vec(paths: Tables, work: Path, k: int) -> dict[str, dict[str, floa
             variant.settings = fitted.settings.model_copy(update=score_point)
             variant.name = " ".join(f"{n}={v}" for n, v in (fit_point | score_point).items())
             variants.append(variant)
-        results |= evaluate(variants, history, users, held, k)
+        results |= evaluate(variants, history, users, held, k).metrics
     return results
 
 
@@ -95,7 +95,7 @@ def tune_als(paths: Tables, work: Path, k: int) -> dict[str, dict[str, float]]:
     for point in grid(ALS_GRID):
         model = ALS(ALSSettings(**point)).fit(history.user_items)
         model.name = " ".join(f"{n}={v}" for n, v in point.items())
-        results |= evaluate([model], history, users, held, k)
+        results |= evaluate([model], history, users, held, k).metrics
     return results
 
 

@@ -6,7 +6,6 @@ that Parquet on the driver node. Nothing is live until BundleWriter.publish flip
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -22,7 +21,9 @@ from pyspark.sql import DataFrame, SparkSession
 
 from recsys import schemas as S
 from recsys.artifacts import BundleWriter
-from recsys.evaluation.offline import evaluate, format_table
+from recsys.evaluation.offline import DEPTH, evaluate, format_table
+from recsys.evaluation.reference import ImplicitDirect
+from recsys.evaluation.report import write_reports
 from recsys.index import Metric, build_index, choose_kind, save_index, search_breadth, widen_to_recall
 from recsys.io import InputSpec, ReadResult, check_reject_ratio, read_interactions, summarize_rejects
 from recsys.layout import (
@@ -44,6 +45,7 @@ from recsys.layout import (
 )
 from recsys.matrices import read_history, read_holdout
 from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Popularity, Recommender
+from recsys.models.confidence import Collection
 from recsys.settings import EvaluationSettings, Settings
 from recsys.spark import idmap, splits, tables
 from recsys.spark.als import fit_spark_als
@@ -134,6 +136,8 @@ def split_for_evaluation(interactions: DataFrame, e: EvaluationSettings, seed: i
     """The split ``evaluation.split`` names, with the evaluation settings and ``seed``."""
     if e.split == "random":
         return splits.random_items(interactions, e.holdout_share, e.holdout_fraction, e.min_items, seed)
+    if e.split == "users":
+        return splits.held_out_users(interactions, e.holdout_share, e.holdout_fraction, e.min_items, seed)
     if e.split == "temporal":
         return splits.temporal(interactions, e.holdout_share, e.holdout_fraction, seed)
     return splits.last_items(interactions, e.holdout_items, e.holdout_fraction, e.min_items, seed)
@@ -153,33 +157,59 @@ def write_split(
     return paths, split
 
 
+def given_history(given: DataFrame, work: Path, train: History, settings: Settings) -> History:
+    """The training history with the held-out users' given items added (split=users): what the models see of
+    users they were not trained on."""
+    n_users, n_items = train.user_items.shape
+    tables.ratings(given).write.parquet(str(work / "given_ratings"))
+    tables.sequences(given).write.parquet(str(work / "given_sequences"))
+    shown = read_history(
+        str(work / "given_ratings"), str(work / "given_sequences"), n_users, n_items, settings.item2vec.context_items
+    )
+    has_given = (shown.recent >= 0).any(axis=1, keepdims=True)
+    return History((train.user_items + shown.user_items).tocsr(), np.where(has_given, shown.recent, train.recent))
+
+
 def run_evaluation(
     interactions: DataFrame, settings: Settings, work: Path, n_users: int, n_items: int
 ) -> dict[str, Any]:
-    """Split (evaluation.split), fit every model on the training part, rank the held-out items side by side."""
+    """Split (evaluation.split), fit every model and implicit's own ALS (the external reference) on the training
+    part, rank the held-out items side by side. Held-out users (split=users) are folded in from their given items:
+    ALS solves their factors against the trained item factors, the others read their history."""
     e = settings.evaluation
     paths, split = write_split(interactions, settings, work, e.seed, n_users, n_items)
     fitted = fit_models(interactions.sparkSession, paths, settings)
+    with stage("implicit ALS with its defaults (reference)"):
+        reference = ImplicitDirect(settings.als.seed).fit(fitted.history.user_items)
     users, items = read_holdout(str(work / "holdout"))
-    results = evaluate(fitted.all(), fitted.history, users, items, e.k)
-    log.info("evaluation (%s) on %d held-out pairs:\n%s", split.protocol, len(users), format_table(results))
+    history = fitted.history
+    if split.given is not None:
+        history = given_history(split.given, work, fitted.history, settings)
+        test_users = np.unique(users)
+        fitted.als.fold_in_users(test_users, history.user_items, Collection.of(fitted.history.user_items))
+        reference.fold_in_users(test_users, history.user_items)
+    result = evaluate([*fitted.all(), reference], history, users, items, e.k)
+    log.info("evaluation (%s) on %d held-out pairs:\n%s", split.protocol, len(users), format_table(result.metrics))
     return {
         "split": e.split,
         "protocol": split.protocol,
         "seed": e.seed,
         "k": e.k,
+        "depth": DEPTH,
         "test_users": len(np.unique(users)),
         "test_pairs": len(users),
-        "models": results,
+        "train_ratings": int(fitted.history.user_items.nnz),
+        "models": result.metrics,
+        "recall_curve": result.recall_curve,
+        "config": settings.model_dump(mode="json"),
     }
 
 
 def read_validated(
-    spark: SparkSession, source: InputSpec, settings: Settings, bundle: BundleWriter
+    spark: SparkSession, source: InputSpec, settings: Settings, rejects_path: str
 ) -> tuple[ReadResult, DataFrame, int, int]:
-    """Read the input, write its rejects into the bundle, and stop if too many rows were refused."""
+    """Read the input, write its rejects to ``rejects_path``, and stop if too many rows were refused."""
     result = read_interactions(spark, source, settings.input)
-    rejects_path = str(bundle.path(REJECTS))
     result.rejects.write.parquet(rejects_path)
     rejects = spark.read.parquet(rejects_path)
     interactions = result.interactions.cache()
@@ -208,7 +238,7 @@ def run_spark_stages(spark: SparkSession, source: InputSpec, settings: Settings,
     """Everything whose cost grows with the log: read + validate, id maps, ratings, sequences, co-occurrence."""
     input_files = list_files(spark, source.path)  # a missing input stops here, named, whatever the format
     with stage("read and validate input"):
-        result, interactions, n_valid, n_rejected = read_validated(spark, source, settings, bundle)
+        result, interactions, n_valid, n_rejected = read_validated(spark, source, settings, str(bundle.path(REJECTS)))
 
     with stage("id maps"):
         users = idmap.user_index(interactions)
@@ -264,7 +294,8 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
         if settings.evaluation.enabled:
             with stage("evaluation"):
                 report = run_evaluation(indexed, settings, bundle.path("_evaluation"), paths.n_users, paths.n_items)
-                bundle.path(REPORT).write_text(json.dumps(report, indent=2))
+                report |= {"version": bundle.version, "input": asdict(request.source)}
+                write_reports(report, bundle.path(REPORT).parent)
             shutil.rmtree(bundle.path("_evaluation"))
 
         with stage("models on the full log"):

@@ -8,7 +8,6 @@ output folder is written beside its final path and renamed into place, so a fail
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import torch
 
 from recsys import artifacts, layout
 from recsys import schemas as S
+from recsys.artifacts import staged_folder
 from recsys.matrices import read_user_items
 from recsys.models.base import SCORE_BLOCK
 
@@ -74,34 +74,24 @@ def recommend_all(
     batch_size = max(1, (block or score_block(device)) // max(1, len(item_ids)))
     log.info("recommend-all: %d users x %d items, top %d, on %s", len(user_ids), len(item_ids), k, device)
 
-    staging = output.with_name(f".{output.name}.staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    start, rows = time.perf_counter(), 0
-    try:
-        with torch.no_grad():
-            for part, first in enumerate(range(0, len(user_ids), batch_size)):
-                last = min(first + batch_size, len(user_ids))
-                ids, scores = top_k_batch(users[first:last], items, seen[first:last], k)
-                keep = ids >= 0
-                table = pa.table(
-                    {
-                        S.USER_ID: np.repeat(user_ids[first:last], keep.sum(axis=1)),
-                        "rank": np.nonzero(keep)[1].astype(np.int32) + 1,
-                        S.ITEM_ID: item_ids[ids[keep]],
-                        "score": scores[keep].astype(np.float32),
-                    },
-                    schema=RECOMMENDATIONS_SCHEMA,
-                )
-                pq.write_table(table, staging / f"part-{part:05d}.parquet")
-                rows += table.num_rows
+    with staged_folder(output) as staging, torch.no_grad():
+        start, rows = time.perf_counter(), 0
+        for part, first in enumerate(range(0, len(user_ids), batch_size)):
+            last = min(first + batch_size, len(user_ids))
+            ids, scores = top_k_batch(users[first:last], items, seen[first:last], k)
+            keep = ids >= 0
+            table = pa.table(
+                {
+                    S.USER_ID: np.repeat(user_ids[first:last], keep.sum(axis=1)),
+                    "rank": np.nonzero(keep)[1].astype(np.int32) + 1,
+                    S.ITEM_ID: item_ids[ids[keep]],
+                    "score": scores[keep].astype(np.float32),
+                },
+                schema=RECOMMENDATIONS_SCHEMA,
+            )
+            pq.write_table(table, staging / f"part-{part:05d}.parquet")
+            rows += table.num_rows
         seconds = time.perf_counter() - start
-        if output.exists():
-            shutil.rmtree(output)
-        staging.rename(output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info(
         "recommend-all: %d rows for %d users in %.1f s, from bundle %s",
         rows,

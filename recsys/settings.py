@@ -122,13 +122,17 @@ class IndexSettings(Section):
 
 class EvaluationSettings(Section):
     enabled: bool = True
-    split: Literal["last", "random", "temporal"] = Field(
-        "last", description="last n items per playlist, a random share of each user's items, or the latest times."
+    split: Literal["last", "random", "users", "temporal"] = Field(
+        "last",
+        description="last n items per playlist, a random share of each user's items, held-out users (a share of "
+        "each one's items predicted from the rest), or the latest times.",
     )
-    holdout_fraction: float = Field(0.2, gt=0.0, le=1.0, description="Share of users (playlists) evaluated.")
+    holdout_fraction: float = Field(
+        0.2, gt=0.0, le=1.0, description="Share of users (playlists) evaluated; split=users: left out of training."
+    )
     holdout_items: int = Field(1, ge=1, description="split=last: how many of the last items are held out.")
     holdout_share: float = Field(
-        0.2, gt=0.0, lt=1.0, description="split=random: share of a user's items; temporal: share of the time span."
+        0.2, gt=0.0, lt=1.0, description="split=random, users: share of a user's items; temporal: of the time span."
     )
     min_items: int = Field(3, ge=2, description="Only playlists at least this long give a held-out item.")
     k: int = Field(10, ge=1)

@@ -23,7 +23,10 @@ def test_bundle_is_complete_and_verifies(built):
     assert manifest["config"]["item2vec"]["epochs"] == 10  # --set reached the job
     assert len(manifest["input"]["fingerprint"]) == 64
     report = json.loads((bundle / "report.json").read_text())
-    assert set(report["models"]) == {"popularity", "cooccurrence", "item2vec", "als", "blend"}
+    assert set(report["models"]) == {"popularity", "cooccurrence", "item2vec", "als", "blend", "implicit_direct"}
+    assert report["version"] == bundle.name and manifest["evaluation"] == report["models"]
+    for written in ("report.md", "report.html", "recall_at_k.png"):  # the same reports jobs/evaluate.py writes
+        assert written in manifest["files"], written
     # planted transitions and clusters make every personalised model far better than popularity
     pop = report["models"]["popularity"]["recall@10"]
     for model in ("cooccurrence", "item2vec", "als", "blend"):

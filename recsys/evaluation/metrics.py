@@ -90,6 +90,14 @@ def ranking_metrics(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: 
     }
 
 
+def recall_curve(recommended: np.ndarray, relevant: Sequence[np.ndarray]) -> np.ndarray:
+    """recall@k (hits / |relevant|) for every k = 1..depth at once: the report's recall@k plot."""
+    hits = hits_matrix(recommended, relevant)
+    if not len(relevant):
+        return np.zeros(hits.shape[1])
+    return (np.cumsum(hits, axis=1) / _sizes(relevant)[:, None]).mean(axis=0)
+
+
 def r_precision(recommended: np.ndarray, relevant: Sequence[np.ndarray]) -> float:
     """Hits in the first |relevant| recommendations over |relevant| (precision at R, recall at R)."""
     hits = hits_matrix(recommended, relevant)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,30 +21,46 @@ def group_by_user(users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, lis
     return distinct, np.split(items, starts[1:])
 
 
+#: How deep every model ranks for evaluation: the recall@k curve runs to it and "clicks" pages through it.
+DEPTH = 100
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Each model's metrics at the report's k, and its recall@k for k = 1..depth."""
+
+    metrics: dict[str, dict[str, float]]
+    recall_curve: dict[str, list[float]]
+
+
 def evaluate(
-    models: list[Recommender], train: History, users: np.ndarray, items: np.ndarray, k: int
-) -> dict[str, dict[str, float]]:
+    models: list[Recommender], train: History, users: np.ndarray, items: np.ndarray, k: int, depth: int = DEPTH
+) -> Evaluation:
     """Every model's ranking metrics at ``k`` over the held-out pairs (``users[i]`` held ``items[i]``; a user may
-    hold several), plus catalogue coverage and the popularity of what it recommends."""
+    hold several), the RecSys Challenge 2018's R-precision and clicks over its ``depth`` best, catalogue coverage,
+    the popularity of what it recommends, and its recall curve."""
     test_users, relevant = group_by_user(np.asarray(users), np.asarray(items))
     holders = np.bincount(train.user_items.indices, minlength=train.n_items)
     popularity = holders / max(train.user_items.shape[0], 1)
-    results = {}
+    metrics, curves = {}, {}
     for model in models:
-        recommended, _ = model.recommend(test_users, train, k)
-        results[model.name] = {
+        recommended, _ = model.recommend(test_users, train, max(k, depth))
+        metrics[model.name] = {
             **M.ranking_metrics(recommended, relevant, k),
+            "r_precision": M.r_precision(recommended, relevant),
+            "clicks": M.clicks(recommended, relevant),
             f"coverage@{k}": M.coverage_at_k(recommended, k, train.n_items),
             f"popularity@{k}": M.popularity_at_k(recommended, k, popularity),
         }
-        log.info("evaluation: %-13s %s", model.name, results[model.name])
-    return results
+        curves[model.name] = M.recall_curve(recommended, relevant).tolist()
+        log.info("evaluation: %-13s %s", model.name, metrics[model.name])
+    return Evaluation(metrics, curves)
 
 
 def format_table(results: dict[str, dict[str, float]]) -> str:
     """A plain-text table, models as rows, metrics as columns."""
     metrics = list(next(iter(results.values())))
     width = max(12, *(len(m) + 2 for m in metrics))
-    lines = [f"{'model':<14}" + "".join(f"{m:>{width}}" for m in metrics)]
-    lines += [f"{name:<14}" + "".join(f"{row[m]:>{width}.4f}" for m in metrics) for name, row in results.items()]
+    lines = [f"{'model':<20}" + "".join(f"{m:>{width}}" for m in metrics)]
+    lines += [f"{name:<20}" + "".join(f"{row[m]:>{width}.4f}" for m in metrics) for name, row in results.items()]
     return "\n".join(lines)

@@ -117,6 +117,11 @@ class ALS:
             factors = self.model_.recalculate_user(np.arange(user_items.shape[0]), weights)
         return np.asarray(factors, dtype=np.float32).reshape(user_items.shape[0], -1)
 
+    def fold_in_users(self, users: np.ndarray, user_items: sp.csr_matrix, collection: Collection) -> None:
+        """Replace the factors of ``users`` (left out of training) by their fold-in from ``user_items`` rows."""
+        self.user_factors_[users] = self.fold_in(user_items[users], collection)
+        self.model_.user_factors = self.user_factors_
+
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         """implicit's own batched recommend, already-held items filtered."""
         users = np.asarray(users)

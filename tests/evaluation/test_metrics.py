@@ -18,6 +18,7 @@ from recsys.evaluation.metrics import (
     r_precision,
     r_precision_with_artists,
     recall_at_k,
+    recall_curve,
 )
 
 RECOMMENDED = np.array([[5, 3, 9, -1], [1, 2, 3, 4], [7, 8, 9, 10]])
@@ -31,6 +32,13 @@ def test_recall_is_hits_over_relevant_and_the_normalized_one_over_min_k_relevant
     assert recall_at_k(RECOMMENDED, RELEVANT, 1) == pytest.approx((0 + 1 / 3 + 0) / 3)
     assert normalized_recall_at_k(RECOMMENDED, RELEVANT, 1) == pytest.approx((0 + 1 + 0) / 3)
     assert normalized_recall_at_k(RECOMMENDED, RELEVANT, 4) == pytest.approx((1 + 2 / 3 + 0) / 3)
+
+
+def test_the_recall_curve_is_recall_at_every_depth():
+    # user 0: hit at rank 2 of 1; user 1: hits at ranks 1 and 4 of 3; user 2: none
+    curve = recall_curve(RECOMMENDED, RELEVANT)
+    assert curve.tolist() == pytest.approx([(1 / 3) / 3, (1 + 1 / 3) / 3, (1 + 1 / 3) / 3, (1 + 2 / 3) / 3])
+    assert curve[-1] == pytest.approx(recall_at_k(RECOMMENDED, RELEVANT, 4))
 
 
 def test_precision_hit_rate_and_mrr():

@@ -31,7 +31,7 @@ def test_several_held_items_per_user_count_as_one_user_each():
     held = sp.csr_matrix(np.array([[1, 1, 0, 0, 0], [1, 0, 0, 0, 0]], dtype=np.float32))
     train = History(held, np.full((2, 1), -1, dtype=np.int32))
     # user 0 is to get items 2 and 3; user 1 item 4; every user is recommended [2, 4, 0]
-    results = evaluate([Fixed([2, 4, 0])], train, np.array([0, 0, 1]), np.array([2, 3, 4]), k=3)["fixed"]
+    results = evaluate([Fixed([2, 4, 0])], train, np.array([0, 0, 1]), np.array([2, 3, 4]), k=3).metrics["fixed"]
     assert results["recall@3"] == pytest.approx((1 / 2 + 1) / 2)
     assert results["recall_normalized@3"] == pytest.approx((1 / 2 + 1) / 2)
     assert results["precision@3"] == pytest.approx((1 / 3 + 1 / 3) / 2)
@@ -40,3 +40,14 @@ def test_several_held_items_per_user_count_as_one_user_each():
     assert results["coverage@3"] == pytest.approx(3 / 5)
     # popularity: item 0 held by both users (1.0), items 2 and 4 by none
     assert results["popularity@3"] == pytest.approx(1 / 3)
+
+
+def test_the_challenge_metrics_and_the_recall_curve_come_from_the_same_ranking():
+    held = sp.csr_matrix(np.array([[1, 1, 0, 0, 0], [1, 0, 0, 0, 0]], dtype=np.float32))
+    train = History(held, np.full((2, 1), -1, dtype=np.int32))
+    result = evaluate([Fixed([2, 4, 0])], train, np.array([0, 0, 1]), np.array([2, 3, 4]), k=3)
+    metrics = result.metrics["fixed"]
+    # R-precision: user 0's first 2 hold one of its 2 items, user 1's first 1 misses its item
+    assert metrics["r_precision"] == pytest.approx((1 / 2 + 0) / 2)
+    assert metrics["clicks"] == 0.0  # both first hits are on the first page of 10
+    assert result.recall_curve["fixed"] == pytest.approx([(1 / 2 + 0) / 2, (1 / 2 + 1) / 2, (1 / 2 + 1) / 2])
