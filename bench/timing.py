@@ -45,7 +45,7 @@ def section(title: str, command: str, conditions: str, body: str) -> str:
     )
 
 
-def record(title: str, command: str, conditions: str, body: str) -> None:
-    """Append section(...) to docs/BENCHMARKS.md."""
-    with BENCHMARKS.open("a") as handle:
+def record(title: str, command: str, conditions: str, body: str, target: Path = BENCHMARKS) -> None:
+    """Append section(...) to docs/BENCHMARKS.md, or to ``target`` (docs/RELIABILITY.md for reliability/)."""
+    with target.open("a") as handle:
         handle.write(section(title, command, conditions, body))

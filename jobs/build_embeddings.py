@@ -7,13 +7,17 @@ FAISS indexes, evaluation report, manifest) and then points DIR/NAME/LATEST at i
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from recsys.cli import add_input_arguments, add_settings_arguments, configure_logging, input_spec, settings_of
-from recsys.io import RejectRatioExceeded
+from recsys.cli import (
+    add_input_arguments,
+    add_settings_arguments,
+    configure_logging,
+    input_spec,
+    run_on_spark,
+    settings_of,
+)
 from recsys.pipeline import BuildRequest, build_bundle
-from recsys.spark.session import spark_session
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -29,14 +33,8 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     configure_logging()
     settings = settings_of(args)
-    spark = spark_session(settings.spark)
-    try:
-        folder = build_bundle(spark, BuildRequest(input_spec(args), args.output, args.name), settings)
-    except (RejectRatioExceeded, ValueError, FileNotFoundError) as exc:
-        logging.getLogger("build_embeddings").error("%s", exc)
-        return 2
-    finally:
-        spark.stop()
+    request = BuildRequest(input_spec(args), args.output, args.name)
+    folder = run_on_spark("build_embeddings", settings, lambda spark: build_bundle(spark, request, settings))
     print(f"bundle published: {folder}")
     return 0
 

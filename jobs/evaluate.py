@@ -8,15 +8,19 @@ report.json, report.md, report.html and the charts to DIR. Builds no bundle.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
-from recsys.cli import add_input_arguments, add_settings_arguments, configure_logging, input_spec, settings_of
+from recsys.cli import (
+    add_input_arguments,
+    add_settings_arguments,
+    configure_logging,
+    input_spec,
+    run_on_spark,
+    settings_of,
+)
 from recsys.evaluation.job import evaluate_log
 from recsys.evaluation.offline import format_table
-from recsys.io import RejectRatioExceeded
-from recsys.spark.session import spark_session
 
 SPLITS = ("last", "random", "users", "temporal")
 
@@ -41,14 +45,9 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     configure_logging()
     settings = settings_of(args, f"evaluation.split={args.split}")
-    spark = spark_session(settings.spark)
-    try:
-        report = evaluate_log(spark, input_spec(args), settings, args.output)
-    except (RejectRatioExceeded, ValueError, FileNotFoundError) as exc:
-        logging.getLogger("evaluate").error("%s", exc)
-        return 2
-    finally:
-        spark.stop()
+    report = run_on_spark(
+        "evaluate", settings, lambda spark: evaluate_log(spark, input_spec(args), settings, args.output)
+    )
     print(f"{report['protocol']}; {report['test_users']:,} users, {report['test_pairs']:,} held-out pairs")
     print(format_table(report["models"]))
     print(f"reports: {args.output}/report.html, report.md, report.json")

@@ -2,17 +2,23 @@
 
 A job writes every file into ``ROOT/NAME/.staging-VERSION/``, checksums them into manifest.json, renames the
 folder to ``VERSION`` and only then replaces LATEST (a write to a temporary file and an atomic rename). A job that
-fails at any point leaves LATEST on the previous complete bundle and removes its staging folder.
+fails at any point leaves LATEST on the previous complete bundle and removes its staging folder. A job that is
+killed cannot remove it: its staging folder names its owner (host and pid), the next job of the same name on the
+same host removes the folders of owners that are gone, and ``python -m recsys.artifacts clean ROOT`` removes
+every partial folder whose owner is gone (or, from another host, older than ``--min-age-hours``).
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import logging
 import os
 import secrets
 import shutil
+import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,6 +31,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 LATEST = "LATEST"
 STAGING_PREFIX = ".staging-"
+OWNER = ".owner"  # inside a staging folder: {"host", "pid"} of the job writing it; removed before publishing
 FORMAT_VERSION = 1
 
 
@@ -88,7 +95,11 @@ class BundleWriter:
         self.published: Path | None = None
 
     def __enter__(self) -> BundleWriter:
+        if self.home.is_dir():
+            remove_partial(self.home, min_age_s=None)  # what killed jobs of this name on this host left
         self.staging.mkdir(parents=True, exist_ok=False)
+        owner = {"host": socket.gethostname(), "pid": os.getpid()}
+        (self.staging / OWNER).write_text(json.dumps(owner))
         return self
 
     def __exit__(
@@ -106,6 +117,7 @@ class BundleWriter:
 
     def publish(self, manifest: dict[str, Any]) -> Path:
         """Checksum every staged file, write the manifest, move the folder into place, then flip LATEST."""
+        (self.staging / OWNER).unlink()
         body = {
             "format": FORMAT_VERSION,
             "name": self.home.name,
@@ -153,3 +165,67 @@ def verify(folder: Path) -> dict[str, Any]:
         if path.stat().st_size != entry["bytes"] or sha256_file(path) != entry["sha256"]:
             raise BundleError(f"{folder}: {relative} does not match its checksum in the manifest")
     return manifest
+
+
+def _owner_is_gone(staging: Path, min_age_s: float | None) -> bool:
+    """True when nothing can still be writing ``staging``: its owner process on this host has exited, or (owner
+    unknown or on another host) it is older than ``min_age_s``; None never removes what this host cannot check."""
+    try:
+        owner = json.loads((staging / OWNER).read_text())
+    except (OSError, ValueError):
+        owner = None
+    if owner and owner.get("host") == socket.gethostname():
+        try:
+            os.kill(int(owner["pid"]), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, someone else's
+        return False
+    return min_age_s is not None and time.time() - staging.stat().st_mtime > min_age_s
+
+
+def remove_partial(home: Path, min_age_s: float | None) -> list[Path]:
+    """Remove the staging folders and LATEST temporary files that killed jobs left in one bundle home (see
+    _owner_is_gone for which); returns what was removed. Published versions and LATEST are never touched."""
+    removed = []
+    for staging in sorted(home.glob(f"{STAGING_PREFIX}*")):
+        if staging.is_dir() and _owner_is_gone(staging, min_age_s):
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+    for temporary in home.glob(f".{LATEST}.tmp-*"):  # written and renamed within milliseconds when all goes well
+        if time.time() - temporary.stat().st_mtime > 60:
+            temporary.unlink(missing_ok=True)
+            removed.append(temporary)
+    for path in removed:
+        log.warning("removed %s, left by a job that did not finish", path)
+    return removed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m recsys.artifacts",
+        description="Bundle housekeeping. clean: remove the partial folders killed jobs left under ROOT "
+        "(published versions and LATEST are never touched).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    clean = commands.add_parser("clean", help="remove partial bundles left by killed jobs")
+    clean.add_argument("root", type=Path, help="the artifacts root (a job's --output)")
+    clean.add_argument("--name", help="only this bundle name (default: every name under ROOT)")
+    clean.add_argument(
+        "--min-age-hours",
+        type=float,
+        default=24.0,
+        help="a partial folder written from another host (whose job cannot be checked) is removed once older "
+        "than this (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    homes = [args.root / args.name] if args.name else sorted(p for p in args.root.iterdir() if p.is_dir())
+    removed = [path for home in homes if home.is_dir() for path in remove_partial(home, args.min_age_hours * 3600)]
+    print(f"removed {len(removed)} partial folder(s) or file(s) under {args.root}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

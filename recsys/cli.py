@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
-from recsys.io import FORMATS, InputSpec
+from pyspark.sql import SparkSession
+
+from recsys.io import FORMATS, InputSpec, RejectRatioExceeded
 from recsys.settings import Settings, load_settings
+from recsys.spark.session import spark_session
+
+T = TypeVar("T")
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,3 +65,17 @@ def configure_logging() -> None:
     )
     logging.getLogger("gensim.utils").setLevel(logging.WARNING)  # lifecycle dumps; per-epoch progress stays
     logging.getLogger("py4j").setLevel(logging.WARNING)
+
+
+def run_on_spark(job: str, settings: Settings, work: Callable[[SparkSession], T]) -> T:
+    """``work`` in a Spark session of ``settings.spark``, stopped afterwards. A problem with what the user gave (too
+    many malformed rows, a value or input that cannot be used, a missing path) is logged under ``job``, without a
+    traceback, and exits with status 2; anything else is a bug and keeps its traceback."""
+    spark = spark_session(settings.spark)
+    try:
+        return work(spark)
+    except (RejectRatioExceeded, ValueError, FileNotFoundError) as exc:
+        logging.getLogger(job).error("%s", exc)
+        raise SystemExit(2) from None
+    finally:
+        spark.stop()

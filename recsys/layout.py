@@ -18,3 +18,9 @@ INDEX_ITEMS_ALS = "indexes/items_als.faiss"
 INDEX_ITEMS_ITEM2VEC = "indexes/items_item2vec.faiss"
 INDEX_USERS_ITEM2VEC = "indexes/users_item2vec.faiss"
 REPORT = "report.json"
+
+# Image bundles (jobs/index_images.py): manifest kind "images"
+IMAGES = "images.parquet"  # image_idx, image_id (path under the image folder), label, sha256, width, height
+IMAGE_VECTORS = "vectors/images.npy"  # L2-normalised backbone features, image_idx order
+INDEX_IMAGES = "indexes/images.faiss"
+IMAGE_HEAD = "models/image_head.npz"  # weights, bias, class names: arrays only, never pickle

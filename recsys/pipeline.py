@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 
 from recsys import schemas as S
@@ -25,7 +27,7 @@ from recsys.evaluation.offline import DEPTH, evaluate, format_table
 from recsys.evaluation.reference import ImplicitDirect
 from recsys.evaluation.report import write_reports
 from recsys.index import Metric, build_index, choose_kind, save_index, search_breadth, widen_to_recall
-from recsys.io import InputSpec, ReadResult, check_reject_ratio, read_interactions, summarize_rejects
+from recsys.io import InputSpec, ReadResult, UnreadableInput, check_reject_ratio, read_interactions, summarize_rejects
 from recsys.layout import (
     ALS_ITEM_FACTORS,
     ALS_USER_FACTORS,
@@ -170,25 +172,39 @@ def given_history(given: DataFrame, work: Path, train: History, settings: Settin
     return History((train.user_items + shown.user_items).tocsr(), np.where(has_given, shown.recent, train.recent))
 
 
+class NothingToEvaluate(ValueError):
+    """The split held nothing out: the log is too small for it (the build goes on without a report)."""
+
+
 def run_evaluation(
-    interactions: DataFrame, settings: Settings, work: Path, n_users: int, n_items: int
+    interactions: DataFrame,
+    settings: Settings,
+    work: Path,
+    n_users: int,
+    n_items: int,
+    artist_of: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Split (evaluation.split), fit every model and implicit's own ALS (the external reference) on the training
     part, rank the held-out items side by side. Held-out users (split=users) are folded in from their given items:
-    ALS solves their factors against the trained item factors, the others read their history."""
+    ALS solves their factors against the trained item factors, the others read their history. ``artist_of`` (see
+    idmap.artist_index) adds the challenge's R-precision with artist credit."""
     e = settings.evaluation
     paths, split = write_split(interactions, settings, work, e.seed, n_users, n_items)
+    users, items = read_holdout(str(work / "holdout"))
+    if not len(users):
+        raise NothingToEvaluate(
+            f"the {e.split} split held out nothing ({split.protocol}) from {n_users:,} users and {n_items:,} items"
+        )
     fitted = fit_models(interactions.sparkSession, paths, settings)
     with stage("implicit ALS with its defaults (reference)"):
         reference = ImplicitDirect(settings.als.seed).fit(fitted.history.user_items)
-    users, items = read_holdout(str(work / "holdout"))
     history = fitted.history
     if split.given is not None:
         history = given_history(split.given, work, fitted.history, settings)
         test_users = np.unique(users)
         fitted.als.fold_in_users(test_users, history.user_items, Collection.of(fitted.history.user_items))
         reference.fold_in_users(test_users, history.user_items)
-    result = evaluate([*fitted.all(), reference], history, users, items, e.k)
+    result = evaluate([*fitted.all(), reference], history, users, items, e.k, artist_of=artist_of)
     log.info("evaluation (%s) on %d held-out pairs:\n%s", split.protocol, len(users), format_table(result.metrics))
     return {
         "split": e.split,
@@ -208,13 +224,17 @@ def run_evaluation(
 def read_validated(
     spark: SparkSession, source: InputSpec, settings: Settings, rejects_path: str
 ) -> tuple[ReadResult, DataFrame, int, int]:
-    """Read the input, write its rejects to ``rejects_path``, and stop if too many rows were refused."""
-    result = read_interactions(spark, source, settings.input)
-    result.rejects.write.parquet(rejects_path)
-    rejects = spark.read.parquet(rejects_path)
-    interactions = result.interactions.cache()
-    reasons = summarize_rejects(rejects)
-    n_valid, n_rejected = interactions.count(), sum(r.count for r in reasons)
+    """Read the input, write its rejects to ``rejects_path``, and stop if too many rows were refused, or with
+    UnreadableInput naming the input when Spark cannot read it at all."""
+    try:
+        result = read_interactions(spark, source, settings.input)
+        result.rejects.write.parquet(rejects_path)
+        rejects = spark.read.parquet(rejects_path)
+        interactions = result.interactions.cache()
+        reasons = summarize_rejects(rejects)
+        n_valid, n_rejected = interactions.count(), sum(r.count for r in reasons)
+    except (Py4JJavaError, PySparkException) as exc:
+        raise UnreadableInput.of(source.path, source.format, exc) from exc
     check_reject_ratio(source.path, n_valid + n_rejected, reasons, settings.input.max_reject_ratio)
     if n_rejected:
         log.warning(
@@ -244,7 +264,7 @@ def run_spark_stages(spark: SparkSession, source: InputSpec, settings: Settings,
         users = idmap.user_index(interactions)
         items = idmap.item_index(interactions)
         users.select(S.USER_IDX, S.USER_ID).orderBy(S.USER_IDX).write.parquet(str(bundle.path(USERS)))
-        catalogue = items if result.item_metadata is None else items.join(result.item_metadata, S.ITEM_ID, "left")
+        catalogue = result.catalogue(items)
         catalogue.orderBy(S.ITEM_IDX).write.parquet(str(bundle.path(ITEMS)))
         users, items = spark.read.parquet(str(bundle.path(USERS))), spark.read.parquet(str(bundle.path(ITEMS)))
         n_users, n_items = users.count(), items.count()
@@ -293,9 +313,16 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
         report = None
         if settings.evaluation.enabled:
             with stage("evaluation"):
-                report = run_evaluation(indexed, settings, bundle.path("_evaluation"), paths.n_users, paths.n_items)
-                report |= {"version": bundle.version, "input": asdict(request.source)}
-                write_reports(report, bundle.path(REPORT).parent)
+                artist_of = idmap.artist_index(spark.read.parquet(str(bundle.path(ITEMS))), paths.n_items)
+                try:
+                    report = run_evaluation(
+                        indexed, settings, bundle.path("_evaluation"), paths.n_users, paths.n_items, artist_of
+                    )
+                except NothingToEvaluate as exc:
+                    log.warning("no evaluation report in this bundle: %s", exc)
+                else:
+                    report |= {"version": bundle.version, "input": asdict(request.source)}
+                    write_reports(report, bundle.path(REPORT).parent)
             shutil.rmtree(bundle.path("_evaluation"))
 
         with stage("models on the full log"):

@@ -139,12 +139,36 @@ class EvaluationSettings(Section):
     seed: int = 42
 
 
+class ImagesSettings(Section):
+    """jobs/index_images.py and image uploads; the head's settings were chosen on flowers5 (docs/images.md)."""
+
+    backbone: str = Field(
+        "efficientnet_lite0", description="Frozen ImageNet CNN, a name in recsys/images/backbone.py's BACKBONES."
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA where torch sees a GPU.")
+    batch_size: int = Field(32, ge=1, description="Images per forward pass in each Spark task.")
+    decode_threads: int = Field(
+        0, ge=0, description="Threads decoding images per task; 0: one on the CPU, every core with a GPU."
+    )
+    max_bytes: int = Field(20_000_000, ge=1, description="Larger files (and uploads) are rejected unread.")
+    max_pixels: int = Field(40_000_000, ge=1, description="Larger images are rejected from their header.")
+    near_duplicate_cosine: float = Field(0.95, gt=0.0, le=1.0, description="Pairs at least this similar are listed.")
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="Share of each class held out to measure the head.")
+    knn_k: int = Field(5, ge=1, description="Neighbours in the kNN precision-by-class report.")
+    head_l2: float = Field(0.001, ge=0.0, description="L2 penalty of the linear head.")
+    seed: int = 42
+
+
 class ServingSettings(Section):
     artifacts: str = Field("", description="Artifact root holding NAME/LATEST; python -m serving --artifacts sets it.")
     name: str = "default"
+    images_name: str = Field("", description="An image bundle (jobs/index_images.py) to serve beside; '': none.")
     default_k: int = Field(10, ge=1)
     max_k: int = Field(500, ge=1)
     max_batch: int = Field(100, ge=1, description="Most users one POST /recommend/batch may ask for.")
+    max_body_bytes: int = Field(
+        1 << 20, ge=1024, description="Largest request body outside image uploads (images.max_bytes caps those): 413."
+    )
     admin_token: SecretStr = Field(
         SecretStr(""), description="Enables POST /admin/reload for holders of it; set through the environment."
     )
@@ -172,6 +196,7 @@ class Settings(BaseSettings):
     blend: BlendSettings = BlendSettings()
     index: IndexSettings = IndexSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    images: ImagesSettings = ImagesSettings()
     serving: ServingSettings = ServingSettings()
 
     @classmethod

@@ -65,3 +65,44 @@ def test_latest_cannot_point_outside_the_bundle_home(tmp_path, version):
     (tmp_path / "b" / LATEST).write_text(version + "\n")
     with pytest.raises(BundleError, match="not a bundle version"):
         resolve(tmp_path, "b")
+
+
+def test_what_a_killed_job_left_is_removed_by_the_next_job_or_by_clean(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from recsys.artifacts import main
+
+    good = write_bundle(tmp_path, b"good")
+    home = tmp_path / "b"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = home / ".staging-killed"  # as a job killed mid-write leaves it: its owner process is gone
+    killed.mkdir()
+    (killed / ".owner").write_text(f'{{"host": "{os.uname().nodename}", "pid": {dead.stdout.strip()}}}')
+    elsewhere = home / ".staging-other-host"  # another host's job: cannot be checked, removed only once old
+    elsewhere.mkdir()
+    (elsewhere / ".owner").write_text('{"host": "some-other-host", "pid": 1}')
+    stale_latest = home / ".LATEST.tmp-99999999"
+    stale_latest.write_text("half")
+    os.utime(stale_latest, (0, 0))
+
+    second = write_bundle(tmp_path, b"again")  # a rerun succeeds and sweeps what this host's dead job left
+    assert resolve(tmp_path, "b") == second and verify(good) and not killed.exists() and elsewhere.exists()
+    assert not stale_latest.exists()
+
+    assert main(["clean", str(tmp_path), "--min-age-hours", "1"]) == 0 and elsewhere.exists()  # younger than an hour
+    os.utime(elsewhere, (0, 0))
+    assert main(["clean", str(tmp_path), "--name", "b", "--min-age-hours", "1"]) == 0 and not elsewhere.exists()
+    assert sorted(p.name for p in home.iterdir()) == sorted([LATEST, good.name, second.name])
+
+
+def test_a_running_jobs_staging_folder_is_never_cleaned(tmp_path):
+    from recsys.artifacts import main
+
+    with BundleWriter(tmp_path, "b") as running:
+        running.path("x").write_bytes(b"half")
+        assert main(["clean", str(tmp_path), "--min-age-hours", "0"]) == 0  # its owner (this process) is alive
+        assert running.staging.is_dir()
+        published = running.publish({})
+    assert ".owner" not in verify(published)["files"] and not (published / ".owner").exists()

@@ -33,7 +33,7 @@ def evaluate_log(spark: SparkSession, source: InputSpec, settings: Settings, out
     with staged_folder(output) as staging:
         work = staging / "_work"
         with stage("read and validate input"):
-            _, interactions, n_valid, n_rejected = read_validated(spark, source, settings, str(staging / REJECTS))
+            read, interactions, n_valid, n_rejected = read_validated(spark, source, settings, str(staging / REJECTS))
         with stage("id maps"):
             for name, index in (("users", idmap.user_index(interactions)), ("items", idmap.item_index(interactions))):
                 index.write.parquet(str(work / name))  # written once, so every later read sees the same indices
@@ -42,8 +42,9 @@ def evaluate_log(spark: SparkSession, source: InputSpec, settings: Settings, out
                 interactions, users.select(S.USER_ID, S.USER_IDX), items.select(S.ITEM_ID, S.ITEM_IDX)
             ).cache()
             n_users, n_items = users.count(), items.count()
+            artist_of = idmap.artist_index(read.catalogue(items), n_items)
         with stage(f"evaluation ({settings.evaluation.split} split)"):
-            report = run_evaluation(indexed, settings, work, n_users, n_items)
+            report = run_evaluation(indexed, settings, work, n_users, n_items, artist_of)
         report |= {
             "version": new_version(),
             "input": {**asdict(source), "fingerprint": fingerprint(input_files)},

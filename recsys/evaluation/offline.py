@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 def group_by_user(users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """Held-out pairs as (distinct users, the items each one is to be recommended), users ascending."""
+    if not len(users):
+        return users, []
     order = np.argsort(users, kind="stable")
     users, items = users[order], items[order]
     distinct, starts = np.unique(users, return_index=True)
@@ -34,20 +36,28 @@ class Evaluation:
 
 
 def evaluate(
-    models: list[Recommender], train: History, users: np.ndarray, items: np.ndarray, k: int, depth: int = DEPTH
+    models: list[Recommender],
+    train: History,
+    users: np.ndarray,
+    items: np.ndarray,
+    k: int,
+    depth: int = DEPTH,
+    artist_of: np.ndarray | None = None,
 ) -> Evaluation:
     """Every model's ranking metrics at ``k`` over the held-out pairs (``users[i]`` held ``items[i]``; a user may
-    hold several), the RecSys Challenge 2018's R-precision and clicks over its ``depth`` best, catalogue coverage,
-    the popularity of what it recommends, and its recall curve."""
+    hold several), the RecSys Challenge 2018's R-precision (also with its artist credit where ``artist_of`` names
+    each item's artist) and clicks over its ``depth`` best, catalogue coverage, the popularity of what it
+    recommends, and its recall curve."""
     test_users, relevant = group_by_user(np.asarray(users), np.asarray(items))
     holders = np.bincount(train.user_items.indices, minlength=train.n_items)
     popularity = holders / max(train.user_items.shape[0], 1)
     metrics, curves = {}, {}
     for model in models:
         recommended, _ = model.recommend(test_users, train, max(k, depth))
-        metrics[model.name] = {
-            **M.ranking_metrics(recommended, relevant, k),
-            "r_precision": M.r_precision(recommended, relevant),
+        scores = {**M.ranking_metrics(recommended, relevant, k), "r_precision": M.r_precision(recommended, relevant)}
+        if artist_of is not None:
+            scores["r_precision_artists"] = M.r_precision_with_artists(recommended, relevant, artist_of)
+        metrics[model.name] = scores | {
             "clicks": M.clicks(recommended, relevant),
             f"coverage@{k}": M.coverage_at_k(recommended, k, train.n_items),
             f"popularity@{k}": M.popularity_at_k(recommended, k, popularity),

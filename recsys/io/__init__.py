@@ -13,7 +13,14 @@ from pyspark.sql import SparkSession
 from recsys.io.long import read_long
 from recsys.io.mpd import read_mpd
 from recsys.io.mtx import read_mtx
-from recsys.io.rejects import ReadResult, RejectRatioExceeded, RejectReason, check_reject_ratio, summarize_rejects
+from recsys.io.rejects import (
+    ReadResult,
+    RejectRatioExceeded,
+    RejectReason,
+    UnreadableInput,
+    check_reject_ratio,
+    summarize_rejects,
+)
 from recsys.io.yes import read_yes
 from recsys.settings import InputSettings
 
@@ -56,6 +63,7 @@ __all__ = [
     "ReadResult",
     "RejectRatioExceeded",
     "RejectReason",
+    "UnreadableInput",
     "check_reject_ratio",
     "read_interactions",
     "summarize_rejects",

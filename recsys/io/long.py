@@ -17,12 +17,16 @@ _CORRUPT = "_corrupt_record"
 
 
 def _read_csv(spark: SparkSession, path: str) -> tuple[DataFrame, Column, list[Check]]:
-    """All columns as strings; rows with the wrong number of fields are kept whole in the corrupt column."""
-    header = spark.read.option("header", True).csv(path).columns
+    """All columns as strings; rows with the wrong number of fields are kept whole in the corrupt column.
+
+    Quotes inside a quoted field are doubled, as RFC 4180 and every CSV writer (polars, pandas, Python's csv)
+    write them; Spark's default escape is a backslash, which would keep the doubled quotes in the id."""
+    header = spark.read.option("header", True).option("escape", '"').csv(path).columns
     schema = StructType([StructField(c, StringType()) for c in header] + [StructField(_CORRUPT, StringType())])
     df = (
         spark.read.schema(schema)
         .option("header", True)
+        .option("escape", '"')
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", _CORRUPT)
         .option("encoding", "UTF-8")
@@ -42,9 +46,10 @@ def _read_parquet(spark: SparkSession, path: str) -> tuple[DataFrame, Column, li
 def _table(spark: SparkSession, path: str, required: tuple[str, ...]) -> tuple[DataFrame, Column, list[Check]]:
     parquet = is_parquet(list_files(spark, path))
     df, raw, checks = _read_parquet(spark, path) if parquet else _read_csv(spark, path)
-    missing = [c for c in required if c not in df.columns]
+    found = [c for c in df.columns if c != _CORRUPT]
+    missing = [c for c in required if c not in found]
     if missing:
-        raise ValueError(f"{path}: missing required column(s) {missing}; found {df.columns}")
+        raise ValueError(f"{path}: missing required column(s) {missing}; found {found or 'no header at all'}")
     return df, raw, checks
 
 

@@ -18,9 +18,24 @@ class ReadResult:
     rejects: DataFrame
     item_metadata: DataFrame | None
 
+    def catalogue(self, items: DataFrame) -> DataFrame:
+        """The item index (item_id, item_idx) with this input's metadata beside each item, where it has any."""
+        return items if self.item_metadata is None else items.join(self.item_metadata, S.ITEM_ID, "left")
+
 
 class RejectRatioExceeded(RuntimeError):
     """More input rows were malformed than input.max_reject_ratio allows."""
+
+
+class UnreadableInput(ValueError):
+    """Spark could not read the input at all (a truncated Parquet file, a folder of something else)."""
+
+    @classmethod
+    def of(cls, path: str, input_format: str, error: Exception) -> UnreadableInput:
+        """The input and the first line of Spark's own reason (a JVM error's is after its "...Exception: ")."""
+        lines = str(error).splitlines()
+        reason = next((line.split("Exception: ", 1)[1] for line in lines if "Exception: " in line), lines[0])
+        return cls(f"{path}: cannot be read as --format {input_format}: {reason.strip()}")
 
 
 Check = tuple[Column, str]

@@ -58,6 +58,15 @@ def test_id_maps_are_dense_and_items_ordered_by_popularity(spark):
     assert items == {"b": 0, "c": 1, "a": 2}  # b held by 3 users, c by 2, a by 1
 
 
+def test_artist_index_numbers_artists_and_marks_the_unknown(spark):
+    catalogue = spark.createDataFrame(
+        [("a", 0, "Metallica"), ("b", 1, " Metallica "), ("c", 2, None), ("d", 3, ""), ("e", 4, "Usher")],
+        f"{S.ITEM_ID} string, {S.ITEM_IDX} int, artist string",
+    )
+    assert idmap.artist_index(catalogue, 6).tolist() == [0, 0, -1, -1, 1, -1]  # item 5: in no catalogue row
+    assert idmap.artist_index(catalogue.drop("artist"), 5) is None
+
+
 def test_cooccurrence_caps_pairs_per_playlist(spark):
     seqs = spark.createDataFrame([(0, list(range(100)))], f"{S.USER_IDX} int, {S.ITEMS} array<int>")
     got = tables.cooccurrence(seqs, window=2, top_n=10, max_pairs_per_playlist=20).collect()
