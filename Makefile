@@ -12,7 +12,7 @@ ARTIFACTS ?= artifacts
 NAME ?= demo
 PORT ?= 8000
 
-.PHONY: install demo evaluate evaluate-shared test serve dist bench bench-serve clean help
+.PHONY: install demo evaluate evaluate-shared test serve dist bench bench-serve reliability clean help
 
 help:
 	@echo "make demo   - install, build a bundle from sample data, evaluate, print how to query it"
@@ -22,6 +22,7 @@ help:
 	@echo "make serve  - serve the demo bundle on http://127.0.0.1:$(PORT)"
 	@echo "make dist   - build dist/recsys.zip for spark-submit --py-files (and the wheel beside it)"
 	@echo "make bench  - Spark stages vs polars, ALS backends, FAISS, recommend-for-all (minutes; docs/BENCHMARKS.md)"
+	@echo "make reliability - kill the build 20 times, fuzz the API, soak the service 10 minutes (docs/RELIABILITY.md)"
 	@echo "make bench-serve - build a 1.3M-item bundle once (~25 min), then load /recommend with wrk vs a bare endpoint"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -79,6 +80,14 @@ dist: install
 bench: install
 	$(PY) bench/spark_stages.py --rows 1000000 10000000 --als-rows 10000000 --record
 	$(PY) bench/models.py --record
+
+# docs/RELIABILITY.md: the build killed 20 times, 2,000+ fuzzed requests, a 10-minute soak on the demo bundle.
+reliability: install $(DEMO_DATA)/clicks.csv
+	$(PY) bench/kill_build.py --trials 20 --record
+	$(PY) bench/fuzz_api.py --examples 150 --record
+	test -f $(ARTIFACTS)/$(NAME)/LATEST || $(SPARK_SUBMIT) jobs/build_embeddings.py --input $(DEMO_DATA)/clicks.csv \
+	  --items $(DEMO_DATA)/tracks.csv --format long --output $(ARTIFACTS) --name $(NAME)
+	$(PY) bench/soak.py --artifacts $(ARTIFACTS) --name $(NAME) --minutes 10 --record
 
 # The load benchmark's bundle: MPD-like, 300k playlists, ~9M rows, 1.3M distinct tracks; built once, kept.
 BENCH_DATA ?= data/bench

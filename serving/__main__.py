@@ -1,4 +1,5 @@
-"""python -m serving --artifacts DIR [--name NAME] [--host H] [--port P] [--workers N] [--print-examples]"""
+"""python -m serving --artifacts DIR [--name NAME] [--images-name NAME] [--host H] [--port P] [--workers N]
+[--print-examples]"""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m serving", description="Serve the LATEST bundle over HTTP.")
     parser.add_argument("--artifacts", required=True, help="artifact root the build job wrote to (its --output)")
     parser.add_argument("--name", default="default", help="bundle name (default: %(default)s)")
+    parser.add_argument("--images-name", help="an image bundle (jobs/index_images.py) to serve beside, same root")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
@@ -56,13 +58,16 @@ def main(argv: list[str]) -> int:
     serving = load_settings().serving
     if not (serving.watch_interval_s or serving.admin_token.get_secret_value()):
         try:
-            artifacts.resolve(args.artifacts, args.name)
+            for name in filter(None, (args.name, args.images_name)):
+                artifacts.resolve(args.artifacts, name)
         except artifacts.BundleError as exc:  # nothing could ever make this service ready: say so now
             print(f"error: {exc}", file=sys.stderr)
             return 2
     # Every worker builds its app from the settings, so hand it the root and name through the environment.
     os.environ["RECSYS__SERVING__ARTIFACTS"] = args.artifacts
     os.environ["RECSYS__SERVING__NAME"] = args.name
+    if args.images_name:
+        os.environ["RECSYS__SERVING__IMAGES_NAME"] = args.images_name
     if args.workers > 1:
         os.environ["RECSYS__SERVING__LOAD_IN_BACKGROUND"] = "false"
     uvicorn.run(

@@ -12,16 +12,20 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import faiss
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, File, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 from threadpoolctl import threadpool_limits
 
+from recsys.images.decode import ImageRejected, Limits
 from recsys.settings import Settings, load_settings
 from serving.bundle import LoadedBundle, UnknownId
+from serving.images import ImageBundle
+from serving.limits import BodyLimit
 from serving.live import LiveBundle, NotReady, Refused, Reloaded
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.responses import (
@@ -32,8 +36,10 @@ from serving.responses import (
     Recommendations,
     ReloadAnswer,
     SessionRecommendations,
+    SimilarImages,
     SimilarItems,
     SimilarUsers,
+    UploadSimilarImages,
 )
 
 log = logging.getLogger(__name__)
@@ -51,6 +57,21 @@ async def get_bundle(request: Request) -> LoadedBundle:
 
 
 Bundle = Annotated[LoadedBundle, Depends(get_bundle)]
+
+
+class NoImages(LookupError):
+    """The service was started without an image bundle."""
+
+
+async def get_images(request: Request) -> ImageBundle:
+    """The image bundle serving now (serving.images_name), taken once per request like the playlist bundle."""
+    images = request.app.state.images
+    if images is None:
+        raise NoImages("this service serves no image bundle: start it with --images-name NAME")
+    return images.current
+
+
+Images = Annotated[ImageBundle, Depends(get_images)]
 
 
 def _error(status: int, message: str, parameter: str | None) -> JSONResponse:
@@ -109,7 +130,10 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     K = Annotated[int, Query(ge=1, le=max_k, description=f"number of results, 1 to {max_k}")]
     default_k = min(serving.default_k, max_k)
     live = LiveBundle(artifacts_root, name)
-    metrics = Metrics(live)
+    images = LiveBundle(artifacts_root, serving.images_name, ImageBundle.load) if serving.images_name else None
+    bundles = [live] if images is None else [live, images]
+    metrics = Metrics(bundles)
+    limits = Limits(settings.images.max_bytes, settings.images.max_pixels)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,8 +143,9 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         threadpool_limits(serving.threads)
 
         async def first_load() -> None:
-            with suppress(Refused):  # logged; /readyz says why until a reload succeeds
-                await reload(live, metrics)
+            for bundle in bundles:
+                with suppress(Refused):  # logged; /readyz says why until a reload succeeds
+                    await reload(bundle, metrics)
 
         if serving.load_in_background:
             tasks = [asyncio.create_task(first_load())]
@@ -128,7 +153,7 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
             await first_load()
             tasks = []
         if serving.watch_interval_s > 0:
-            tasks.append(asyncio.create_task(watch(live, metrics, serving.watch_interval_s)))
+            tasks += [asyncio.create_task(watch(bundle, metrics, serving.watch_interval_s)) for bundle in bundles]
         yield
         for task in tasks:
             task.cancel()
@@ -139,12 +164,25 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         lifespan=lifespan,
         responses={404: {"model": Error}, 422: {"model": Error}, 503: {"model": Error}},
     )
-    app.state.live = live
+    app.state.live, app.state.images = live, images
+    uploads = {"/similar-images": limits.max_bytes + 64 * 1024}  # an upload plus its multipart framing
+    app.add_middleware(BodyLimit, max_bytes=serving.max_body_bytes, per_path=uploads)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(UnknownId)
     async def unknown_id(_: Request, exc: UnknownId) -> JSONResponse:
         return _error(404, str(exc), exc.parameter)
+
+    @app.exception_handler(NoImages)
+    async def no_images(_: Request, exc: NoImages) -> JSONResponse:
+        return _error(404, str(exc), None)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        """Routing's own answers (no such path, a method the path does not take) in the service's error format."""
+        response = _error(exc.status_code, str(exc.detail), None)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(NotReady)
     async def not_ready(_: Request, exc: NotReady) -> JSONResponse:
@@ -169,8 +207,11 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
 
     @app.get("/readyz", response_model=Ready)
     def readyz() -> Ready:
-        """A bundle has loaded and its checksums verified: 200 with its version, else 503 saying why."""
+        """A bundle has loaded and its checksums verified (the image bundle too, where one is served): 200 with its
+        version, else 503 saying why."""
         bundle, loaded_at = live.ready()
+        if images is not None:
+            images.ready()
         return Ready(status="ready", version=bundle.version, loaded_at=loaded_at)
 
     @app.get("/metrics", include_in_schema=False)
@@ -246,6 +287,27 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         """Users whose mean item vectors are closest by cosine."""
         return SimilarUsers(user=user, model="item2vec", version=bundle.version, users=bundle.similar_users(user, k))
 
+    @app.get("/similar-images", response_model=SimilarImages)
+    def similar_images(bundle: Images, image: Annotated[str, Query(min_length=1)], k: K = default_k) -> SimilarImages:
+        """Images whose CNN embeddings are closest by cosine to an indexed image (its path under the folder)."""
+        return SimilarImages(image=image, version=bundle.version, images=bundle.similar(image, k))
+
+    @app.post("/similar-images", response_model=UploadSimilarImages, responses={413: {"model": Error}})
+    async def similar_to_upload(
+        bundle: Images, file: Annotated[UploadFile, File(description="an image file")], k: K = default_k
+    ) -> UploadSimilarImages | JSONResponse:
+        """Images closest to an uploaded one, embedded on the fly with the job's preprocessing and backbone, and
+        the transfer-learning head's label with its probability where the bundle has a head."""
+        data = await file.read(limits.max_bytes + 1)
+        if len(data) > limits.max_bytes:
+            return _error(413, f"upload is over the limit of {limits.max_bytes:,} bytes", "file")
+        try:
+            vector = await run_in_threadpool(bundle.embed_upload, data, limits)
+        except ImageRejected as exc:
+            return _error(422, f"invalid parameter 'file': {exc}", "file")
+        found, prediction = bundle.similar_to_upload(vector, k)
+        return UploadSimilarImages(version=bundle.version, images=found, prediction=prediction)
+
     token = serving.admin_token.get_secret_value()
     if token:
         expected = f"Bearer {token}".encode()
@@ -259,6 +321,8 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
                 return _error(401, "missing or wrong admin token", "Authorization")
             try:
                 result = await reload(live, metrics)
+                if images is not None:
+                    await reload(images, metrics)
             except Refused as exc:
                 return _error(409, str(exc), None)
             return ReloadAnswer(version=result.version, previous=result.previous, changed=result.changed)

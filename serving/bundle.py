@@ -107,6 +107,10 @@ class LoadedBundle:
         log.info("loaded bundle %s: %d users, %d items", folder, len(user_ids), len(item_ids))
         return bundle
 
+    def rows(self) -> dict[str, int]:
+        """Its size, as /metrics reports it."""
+        return {"users": len(self.user_ids), "items": self.items.height}
+
     def indexes(self) -> dict[str, faiss.Index]:
         """The FAISS indexes, named by their file in the bundle's indexes/ folder."""
         return {

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from recsys import artifacts
 from serving.bundle import LoadedBundle
@@ -35,10 +37,14 @@ class Reloaded:
 
 
 class LiveBundle:
-    """Holds the serving bundle of ``root/name``; ``reload`` moves it to the version LATEST names."""
+    """Holds the serving bundle of ``root/name``; ``reload`` moves it to the version LATEST names.
 
-    def __init__(self, root: str | Path, name: str) -> None:
-        self.root, self.name = Path(root), name
+    ``loader`` turns a verified version folder into what requests read: a playlist bundle by default, an image
+    bundle (serving.images.ImageBundle) for the service's image side.
+    """
+
+    def __init__(self, root: str | Path, name: str, loader: Callable[[Path], Any] = LoadedBundle.load) -> None:
+        self.root, self.name, self.loader = Path(root), name, loader
         self._live: tuple[LoadedBundle, float] | None = None  # the bundle and when it went live, swapped as one
         self.problem: str | None = "loading"  # why the latest load did not go live, until one does
         self.refused_version: str | None = None  # the watch does not retry a version that was refused
@@ -86,7 +92,7 @@ class LiveBundle:
             if folder.name == previous:
                 return Reloaded(version=previous, previous=previous, changed=False)
             try:
-                bundle = LoadedBundle.load(folder)
+                bundle = self.loader(folder)
             except Exception as exc:  # a corrupt Parquet file fails in polars, a bad index in FAISS: all refused
                 raise self._refused(folder.name, f"{type(exc).__name__}: {exc}") from exc
             self._live, self.problem, self.refused_version = (bundle, time.time()), None, None

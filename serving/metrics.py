@@ -22,22 +22,27 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 
 
 
 class BundleCollector(Collector):
-    """Read at scrape time, so the figures always describe the bundle serving now."""
+    """Read at scrape time, so the figures always describe the bundles serving now (playlists, and images where
+    the service has an image bundle)."""
 
-    def __init__(self, live: LiveBundle) -> None:
-        self.live = live
+    def __init__(self, lives: list[LiveBundle]) -> None:
+        self.lives = lives
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        info = GaugeMetricFamily("recsys_bundle_info", "The serving bundle (value 1)", labels=["name", "version"])
-        loaded = GaugeMetricFamily("recsys_bundle_loaded_timestamp_seconds", "When the serving bundle went live")
-        rows = GaugeMetricFamily("recsys_bundle_rows", "Users and items in the serving bundle", labels=["table"])
+        info = GaugeMetricFamily("recsys_bundle_info", "A serving bundle (value 1)", labels=["name", "version"])
+        loaded = GaugeMetricFamily(
+            "recsys_bundle_loaded_timestamp_seconds", "When each serving bundle went live", labels=["name"]
+        )
+        rows = GaugeMetricFamily("recsys_bundle_rows", "Users, items, images in the serving bundles", labels=["table"])
         vectors = GaugeMetricFamily("recsys_index_vectors", "Vectors in each FAISS index", labels=["index"])
-        bundle, loaded_at = self.live.snapshot()
-        if bundle is not None:
-            info.add_metric([self.live.name, bundle.version], 1)
-            loaded.add_metric([], loaded_at)
-            rows.add_metric(["users"], len(bundle.user_ids))
-            rows.add_metric(["items"], bundle.items.height)
+        for live in self.lives:
+            bundle, loaded_at = live.snapshot()
+            if bundle is None:
+                continue
+            info.add_metric([live.name, bundle.version], 1)
+            loaded.add_metric([live.name], loaded_at)
+            for table, n in bundle.rows().items():
+                rows.add_metric([table], n)
             for name, index in bundle.indexes().items():
                 vectors.add_metric([name], index.ntotal)
         yield from (info, loaded, rows, vectors)
@@ -46,7 +51,7 @@ class BundleCollector(Collector):
 class Metrics:
     """The app's registry and the instruments the middleware and the reloads update."""
 
-    def __init__(self, live: LiveBundle) -> None:
+    def __init__(self, lives: list[LiveBundle]) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "recsys_http_requests",
@@ -67,7 +72,7 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
-        self.registry.register(BundleCollector(live))
+        self.registry.register(BundleCollector(lives))
         ProcessCollector(registry=self.registry)  # resident memory, CPU seconds, open files
 
     def render(self) -> bytes:

@@ -49,6 +49,31 @@ class SimilarUsers(BaseModel):
     users: list[ScoredUser]
 
 
+class ScoredImage(BaseModel):
+    image: str  # the image's path under the folder the job indexed
+    score: float  # cosine similarity
+    label: str | None  # its folder label, when the bundle was built with --labels folders
+
+
+class SimilarImages(BaseModel):
+    image: str
+    version: str
+    images: list[ScoredImage]
+
+
+class Prediction(BaseModel):
+    label: str
+    probability: float
+
+
+class UploadSimilarImages(BaseModel):
+    """POST /similar-images: the neighbours of an uploaded image, and the head's label where the bundle has one."""
+
+    version: str
+    images: list[ScoredImage]
+    prediction: Prediction | None
+
+
 class BatchRecommendations(BaseModel):
     """POST /recommend/batch: one answer per user answered, in request order, all from one bundle version."""
 

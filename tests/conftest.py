@@ -168,6 +168,18 @@ class Service:
         self.log_path.unlink(missing_ok=True)
 
 
+def metric_values(service: Service) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics, keyed by (name, sorted labels)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = service.get("/metrics").text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """A bundle built by spark-submit from a synthetic log with planted clusters: (folder, synth log).

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from recsys.artifacts import LATEST, load_manifest, resolve
-from tests.conftest import REPO, Service, republish
+from tests.conftest import REPO, Service, metric_values, republish
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
 
@@ -26,16 +25,6 @@ def artifacts(built, tmp_path) -> Path:
     """A private copy of the built artifact root: these tests publish and corrupt versions in it."""
     folder, _ = built
     return Path(shutil.copytree(folder / "artifacts", tmp_path / "artifacts"))
-
-
-def metric_values(service: Service) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of /metrics, keyed by (name, sorted labels)."""
-    text = service.get("/metrics").text
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def test_a_service_with_no_bundle_is_alive_not_ready_and_the_watch_loads_the_first_one(built, tmp_path):
@@ -156,6 +145,7 @@ def test_metrics_count_requests_per_route_and_status_and_describe_the_bundle(bui
     assert counted[("recsys_bundle_rows", (("table", "items"),))] == manifest["counts"]["items"]
     assert counted[("recsys_index_vectors", (("index", "items_als"),))] == manifest["counts"]["items"]
     assert counted[("recsys_index_vectors", (("index", "users_item2vec"),))] == manifest["counts"]["users"]
+    assert counted[("recsys_bundle_loaded_timestamp_seconds", (("name", "e2e"),))] > 0
     assert counted[("process_resident_memory_bytes", ())] > 0
 
 

@@ -1,0 +1,215 @@
+"""The image job: a folder of images -> Spark reads and embeds them -> FAISS index (+ classifier) -> one bundle.
+
+Spark lists and reads the files (``binaryFile``, recursive) and embeds them inside its Python workers
+(``mapInPandas``: Arrow batches in, the backbone loaded once per worker process); files over the byte limit are
+rejected from their listed size without being read. The driver then reads the vectors Spark wrote, sets aside
+rejects and exact duplicates, and builds the index with the playlist side's FAISS builder into the same bundle
+format, published the same atomic way.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from recsys.artifacts import BundleWriter
+from recsys.images import head as H
+from recsys.images.decode import Limits
+from recsys.images.embed import embed_files, resolve_device
+from recsys.images.report import write_image_report
+from recsys.index import load_index
+from recsys.layout import IMAGE_HEAD, IMAGE_VECTORS, IMAGES, INDEX_IMAGES, REJECTS
+from recsys.models.base import l2_normalize
+from recsys.pipeline import stage, write_index
+from recsys.settings import ImagesSettings, Settings
+from recsys.spark.files import InputFile, fingerprint, list_files
+
+log = logging.getLogger(__name__)
+
+EMBEDDED = "path string, sha256 string, width int, height int, vector array<float>, reason string"
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    images: str  # folder, read recursively
+    output: str
+    name: str
+    labels: str | None  # "folders": an image's label is its first folder under ``images``
+
+
+def embedded(spark: SparkSession, folder: str, s: ImagesSettings) -> DataFrame:
+    """One row per file under ``folder``: its vector, or the reason it has none."""
+    files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(folder)
+    too_big = files.where(F.col("length") > s.max_bytes).select(
+        "path",
+        F.lit(None).cast("string").alias("sha256"),
+        F.lit(0).alias("width"),
+        F.lit(0).alias("height"),
+        F.lit(None).cast("array<float>").alias("vector"),
+        F.format_string(f"%,d bytes is over the limit of {s.max_bytes:,}", F.col("length")).alias("reason"),
+    )
+    limits = Limits(s.max_bytes, s.max_pixels)
+    backbone, device, batch_size, threads = s.backbone, s.device, s.batch_size, s.decode_threads
+    # each task may use the cores Spark gave it, no more: torch's default (every core of the machine) in every
+    # concurrent task oversubscribes the executor
+    task_cpus = int(spark.conf.get("spark.task.cpus", "1"))
+
+    def embed_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import torch
+
+        torch.set_num_threads(task_cpus)
+        rows = (
+            (path, bytes(content)) for batch in batches for path, content in zip(batch.path, batch.content, strict=True)
+        )
+        out: list[dict[str, Any]] = []
+        for e in embed_files(rows, backbone, device, batch_size, limits, threads):
+            vector = None if e.vector is None else e.vector.astype(np.float32)
+            out.append({"path": e.path, "sha256": e.sha256, "width": e.width, "height": e.height,
+                        "vector": vector, "reason": e.reason})  # fmt: skip
+            if len(out) >= batch_size:
+                yield pd.DataFrame(out)
+                out = []
+        if out:
+            yield pd.DataFrame(out)
+
+    small = files.where(F.col("length") <= s.max_bytes).select("path", "content")
+    return small.mapInPandas(embed_partition, EMBEDDED).unionByName(too_big)
+
+
+def relative_id(uri: str, root: PurePosixPath) -> str:
+    """The file's path under the image folder: the image's id in the bundle and the API."""
+    return str(PurePosixPath(unquote(urlparse(uri).path)).relative_to(root))
+
+
+def read_embedded(path: str, root: str, labels: str | None) -> pl.DataFrame:
+    """What Spark wrote, with image ids (and labels), sorted by id so the build is deterministic."""
+    rows = pl.read_parquet(f"{path}/*.parquet")
+    base = PurePosixPath(unquote(urlparse(root).path) if "://" in root else str(Path(root).resolve()))
+    ids = [relative_id(uri, base) for uri in rows["path"]]
+    rows = rows.with_columns(pl.Series("image_id", ids)).sort("image_id")
+    label = pl.col("image_id").str.split("/").list.first() if labels == "folders" else pl.lit(None, pl.Utf8)
+    has_folder = pl.col("image_id").str.contains("/")
+    return rows.with_columns(pl.when(has_folder).then(label).otherwise(None).alias("label"))
+
+
+def with_unread(rows: pl.DataFrame, listed: list[InputFile]) -> pl.DataFrame:
+    """Listed files Spark's reader never returned (it skips empty files and names starting with . or _), added
+    as rejects: nothing under the folder goes unreported."""
+    seen = set(rows["image_id"].to_list())
+    unread = [f for f in listed if f.name not in seen]
+    reasons = ["empty file" if f.size == 0 else "not read: Spark skips names starting with . or _" for f in unread]
+    extra = pl.DataFrame(
+        {"image_id": [f.name for f in unread], "reason": reasons}, schema={"image_id": pl.Utf8, "reason": pl.Utf8}
+    )
+    return pl.concat([rows, extra], how="diagonal_relaxed").sort("image_id")
+
+
+def duplicates(images: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+    """(the first image of each content hash, {kept id: [identical ids set aside]})."""
+    groups = images.group_by("sha256", maintain_order=True).agg(pl.col("image_id"))
+    extra = {ids[0]: ids[1:] for ids in groups["image_id"].to_list() if len(ids) > 1}
+    return images.unique("sha256", keep="first", maintain_order=True), extra
+
+
+def near_duplicates(index_path: Path, vectors: np.ndarray, ids: list[str], threshold: float) -> list[dict]:
+    """Pairs of different images whose cosine similarity is at least ``threshold``, from the bundle's index."""
+    index = load_index(index_path, mmap=False)
+    scores, neighbours = index.search(vectors, min(len(ids), 6))
+    pairs = {
+        (min(i, int(j)), max(i, int(j))): float(score)
+        for i, (row, row_scores) in enumerate(zip(neighbours, scores, strict=True))
+        for j, score in zip(row, row_scores, strict=True)
+        if j >= 0 and j != i and score >= threshold
+    }
+    return [{"a": ids[a], "b": ids[b], "cosine": round(s, 4)} for (a, b), s in sorted(pairs.items())]
+
+
+def classify(vectors: np.ndarray, labels: list[str], s: ImagesSettings) -> tuple[H.Head, dict[str, Any]]:
+    """Fit the head on a stratified split, measure it and kNN retrieval; then refit it on every labelled image."""
+    classes = sorted(set(labels))
+    y = np.array([classes.index(label) for label in labels])
+    train, test = H.stratified_split(y, s.test_fraction, s.seed)
+    head = H.fit_head(vectors[train], y[train], classes, s.head_l2, s.seed)
+    predicted = head.probabilities(vectors[test]).argmax(axis=1)
+    accuracy, macro_f1 = H.accuracy_and_macro_f1(y[test], predicted, len(classes))
+    precision, per_class = H.knn_precision(vectors, y, s.knn_k)
+    curve = H.learning_curve(vectors, y, classes, train, test, s.head_l2, s.seed)
+    metrics = {
+        "classes": classes,
+        "class_balance": {c: int(np.sum(y == i)) for i, c in enumerate(classes)},
+        "train_images": len(train),
+        "test_images": len(test),
+        "accuracy": accuracy,
+        "macro_f1": macro_f1,
+        f"knn_precision@{s.knn_k}": precision,
+        f"knn_precision@{s.knn_k}_by_class": dict(zip(classes, per_class.round(4).tolist(), strict=True)),
+        "learning_curve": [{"train_images": n, "accuracy": a} for n, a in curve],
+    }
+    return H.fit_head(vectors, y, classes, s.head_l2, s.seed), metrics
+
+
+def build_image_bundle(spark: SparkSession, request: ImageRequest, settings: Settings) -> Path:
+    s = settings.images
+    input_files = list_files(spark, request.images)
+    with BundleWriter(request.output, request.name) as bundle:
+        with stage(f"read and embed images ({s.backbone} on {resolve_device(s.device)})"):
+            scratch = str(bundle.path("_embedded"))
+            embedded(spark, request.images, s).write.parquet(scratch)
+            rows = with_unread(read_embedded(scratch, request.images, request.labels), input_files)
+        rejects = rows.filter(pl.col("reason").is_not_null())
+        bundle.path(REJECTS).mkdir()
+        rejects.select("image_id", "reason").write_parquet(bundle.path(REJECTS) / "part-00000.parquet")
+        accepted, identical = duplicates(rows.filter(pl.col("reason").is_null()))
+        if accepted.is_empty():
+            raise ValueError(f"{request.images}: no image could be read ({rejects.height} rejected)")
+        accepted = accepted.with_row_index("image_idx")
+        accepted.drop("vector", "path", "reason").write_parquet(bundle.path(IMAGES))
+        vectors = l2_normalize(np.stack(accepted["vector"].to_numpy()))
+        bundle.path(IMAGE_VECTORS).parent.mkdir(parents=True, exist_ok=True)
+        np.save(bundle.path(IMAGE_VECTORS), vectors)
+
+        with stage("FAISS index"):
+            bundle.path(INDEX_IMAGES).parent.mkdir(parents=True, exist_ok=True)
+            index = write_index(bundle, INDEX_IMAGES, vectors, "cosine", vectors, settings)
+            ids = accepted["image_id"].to_list()
+            near = near_duplicates(bundle.path(INDEX_IMAGES), vectors, ids, s.near_duplicate_cosine)
+
+        head_metrics = None
+        labelled = accepted["label"].is_not_null().to_numpy()
+        if request.labels and labelled.sum() and accepted.filter(pl.col("label").is_not_null())["label"].n_unique() > 1:
+            with stage("transfer-learning head"):
+                head, head_metrics = classify(vectors[labelled], accepted["label"].to_numpy()[labelled].tolist(), s)
+                bundle.path(IMAGE_HEAD).parent.mkdir(parents=True, exist_ok=True)
+                head.save(bundle.path(IMAGE_HEAD))
+        reasons = rejects.group_by("reason").len().sort("reason")
+        manifest = {
+            "kind": "images",
+            "config": settings.model_dump(mode="json"),
+            "input": {"images": request.images, "labels": request.labels, "fingerprint": fingerprint(input_files)},
+            "backbone": {"name": s.backbone, "dim": int(vectors.shape[1])},
+            "counts": {
+                "files": rows.height,
+                "images": accepted.height,
+                "rejects": rejects.height,
+                "identical_set_aside": sum(len(v) for v in identical.values()),
+            },  # fmt: skip
+            "rejects": dict(zip(reasons["reason"], reasons["len"], strict=True)),
+            "duplicates": identical,
+            "near_duplicates": near,
+            "head": head_metrics,
+            "indexes": {INDEX_IMAGES: index},
+        }
+        write_image_report(bundle.path(""), {key: value for key, value in manifest.items() if key != "config"})
+        shutil.rmtree(scratch)
+        return bundle.publish(manifest)

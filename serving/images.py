@@ -1,0 +1,96 @@
+"""An image bundle as the service holds it: ids, labels, the FAISS index, the head; the backbone on first upload.
+
+Similar images by id need no network: the query is the image's stored vector. An upload is decoded and
+preprocessed exactly as the job did and embedded with the bundle's backbone, loaded (with torch) the first time
+an upload arrives, so a service that never receives one never imports torch.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import polars as pl
+
+from recsys import artifacts, layout
+from recsys.images.decode import Limits, open_rgb, preprocess
+from recsys.images.head import Head
+from recsys.index import load_index, search
+from recsys.models.base import l2_normalize
+from serving.bundle import UnknownId
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImageBundle:
+    folder: Path
+    version: str
+    backbone: str
+    ids: list[str]
+    index_of: dict[str, int]
+    labels: list[str | None]
+    vectors: np.ndarray  # L2-normalised, memory-mapped
+    index: faiss.Index
+    head: Head | None
+
+    @classmethod
+    def load(cls, folder: Path) -> ImageBundle:
+        manifest = artifacts.verify(folder)
+        if manifest.get("kind") != "images":
+            raise ValueError(f"bundle {folder.name} is not an image bundle (built by jobs/index_images.py)")
+        images = pl.read_parquet(folder / layout.IMAGES).sort("image_idx")
+        ids = images["image_id"].to_list()
+        head_path = folder / layout.IMAGE_HEAD
+        bundle = cls(
+            folder=folder,
+            version=manifest["version"],
+            backbone=manifest["backbone"]["name"],
+            ids=ids,
+            index_of={image_id: i for i, image_id in enumerate(ids)},
+            labels=images["label"].to_list(),
+            vectors=np.load(folder / layout.IMAGE_VECTORS, mmap_mode="r"),
+            index=load_index(folder / layout.INDEX_IMAGES),
+            head=Head.load(head_path) if head_path.exists() else None,
+        )
+        log.info("loaded image bundle %s: %d images", folder, len(ids))
+        return bundle
+
+    def rows(self) -> dict[str, int]:
+        return {"images": len(self.ids)}
+
+    def indexes(self) -> dict[str, faiss.Index]:
+        return {"images": self.index}
+
+    def _answer(self, vector: np.ndarray, k: int, exclude: int | None) -> list[dict[str, Any]]:
+        """The k nearest images by cosine, ``exclude`` (the query image itself) filtered inside the search."""
+        ids, scores = search(self.index, vector, k, None if exclude is None else np.array([exclude]))
+        return [
+            {"image": self.ids[i], "score": float(s), "label": self.labels[i]} for i, s in zip(ids, scores, strict=True)
+        ]
+
+    def similar(self, image_id: str, k: int) -> list[dict[str, Any]]:
+        if image_id not in self.index_of:
+            raise UnknownId("image", image_id)
+        i = self.index_of[image_id]
+        return self._answer(np.asarray(self.vectors[i], dtype=np.float32), k, i)
+
+    def embed_upload(self, data: bytes, limits: Limits) -> np.ndarray:
+        """The upload's normalised vector (ImageRejected with the reason when it cannot be read)."""
+        from recsys.images.backbone import load_backbone  # torch, loaded on the first upload only
+
+        pixels = preprocess(open_rgb(data, limits))[None]
+        return l2_normalize(load_backbone(self.backbone, "cpu").embed(pixels))[0]
+
+    def similar_to_upload(self, vector: np.ndarray, k: int) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Neighbours of an uploaded image's vector, and the head's predicted label with its probability."""
+        prediction = None
+        if self.head is not None:
+            p = self.head.probabilities(vector[None, :])[0]
+            best = int(p.argmax())
+            prediction = {"label": self.head.classes[best], "probability": float(p[best])}
+        return self._answer(vector, k, None), prediction

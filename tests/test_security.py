@@ -1,0 +1,72 @@
+"""docs/security.md's promises, checked against a running service: ids never reach the file system, CORS is
+closed, bodies are capped, routing errors are JSON, and a bundle cannot make the service unpickle."""
+
+import json
+import shutil
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from recsys.artifacts import MANIFEST, resolve, sha256_file
+from tests.conftest import Service
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+ESCAPES = ("../../../../etc/passwd", "..\\..\\manifest.json", "/etc/passwd", "LATEST", "manifest.json", "%2e%2e%2f")
+
+
+@pytest.mark.parametrize("route, parameter", [("/recommend", "user"), ("/similar-users", "user"),
+                                              ("/similar-items", "item")])  # fmt: skip
+def test_ids_are_looked_up_never_opened(service, route, parameter):
+    for value in ESCAPES:
+        answer = service.get(route, **{parameter: value})
+        assert answer.status_code == 404 and answer.json()["parameter"] == parameter, (value, answer.text)
+    answer = service.get("/next", items=",".join(ESCAPES))
+    assert answer.status_code == 404 and answer.json()["parameter"] == "items"
+
+
+def test_cors_is_closed_by_default(service):
+    origin = {"Origin": "https://elsewhere.example"}
+    simple = httpx.get(f"{service.base}/healthz", headers=origin, timeout=10)
+    assert simple.status_code == 200 and "access-control-allow-origin" not in simple.headers
+    preflight = httpx.options(
+        f"{service.base}/recommend/batch",
+        headers={**origin, "Access-Control-Request-Method": "POST"},
+        timeout=10,
+    )
+    assert preflight.status_code == 405 and "access-control-allow-origin" not in preflight.headers
+    assert preflight.json()["error"] == "Method Not Allowed"  # routing errors come in the service's own format
+
+
+def test_routing_errors_and_oversized_bodies_are_json(service):
+    missing = service.get("/no-such-route")
+    assert missing.status_code == 404 and missing.json() == {"error": "Not Found", "parameter": None}
+    body = json.dumps({"users": ["u"] * 300_000})  # 1.5 MB: over serving.max_body_bytes (1 MiB)
+    big = httpx.post(f"{service.base}/recommend/batch", content=body, timeout=30,
+                     headers={"content-type": "application/json"})  # fmt: skip
+    assert big.status_code == 413 and "1,048,576" in big.json()["error"]
+
+
+def test_a_bundle_carrying_a_pickle_is_refused_not_unpickled(built, tmp_path):
+    """An object array in a .npy can only be read by unpickling it; the service refuses the bundle instead, even
+    with a manifest whose checksum matches (an attacker who can write the bundle can rewrite the manifest too)."""
+    root = shutil.copytree(built[0] / "artifacts", tmp_path / "artifacts")
+    folder = resolve(root, "e2e")
+    vectors = folder / "vectors" / "als_user_factors.npy"
+    np.save(vectors, np.array([{"payload": "would run on unpickling"}], dtype=object), allow_pickle=True)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    entry = manifest["files"]["vectors/als_user_factors.npy"]
+    entry["sha256"], entry["bytes"] = sha256_file(vectors), vectors.stat().st_size
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    running = Service(root, "e2e")
+    try:
+        running.wait_for("/healthz")
+        deadline = time.monotonic() + 60
+        while "refused bundle" not in running.log() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert running.get("/readyz").status_code == 503
+        assert "allow_pickle=False" in running.log() and "refused bundle" in running.log()
+    finally:
+        running.stop()
