@@ -1,6 +1,6 @@
 """Choose model settings on a validation split carved out of the training data; the test split is never seen.
 
-python bench/tune.py --input ../shared/data/yes_small --format yes [--work DIR] [--grid item2vec|blend|all]
+python bench/tune.py --input ../shared/data/yes_small --format yes [--work DIR] [--grid item2vec|als|ease|blend]
 
 Splits as the build job does (last item of a seeded share of playlists held out as the test split), then carves
 a validation split out of what remains the same way with the next seed. Spark writes the fit tables once; each
@@ -26,11 +26,11 @@ from recsys.evaluation.metrics import recall_at_k
 from recsys.evaluation.offline import evaluate, format_table
 from recsys.io import InputSpec, read_interactions
 from recsys.matrices import read_history, read_holdout
-from recsys.models import ALS, Item2Vec
+from recsys.models import ALS, EASE, Item2Vec
 from recsys.models.base import top_k
 from recsys.models.blend import fuse
 from recsys.pipeline import Tables, fit_models, split_for_evaluation, write_split
-from recsys.settings import ALSSettings, Item2VecSettings, Settings
+from recsys.settings import ALSSettings, EaseSettings, Item2VecSettings, Settings
 from recsys.spark import idmap
 from recsys.spark.session import spark_session
 
@@ -87,20 +87,30 @@ ALS_GRID = {
 }
 
 
-def tune_als(paths: Tables, work: Path, k: int) -> dict[str, dict[str, float]]:
-    """recall@k of implicit ALS for every point of ALS_GRID."""
+EASE_GRID = {"l2": [20.0, 50.0, 100.0, 200.0], "top_n": [100, 300, 1000]}
+
+
+def tune_matrix_model(
+    model: type[ALS | EASE], settings: type[ALSSettings | EaseSettings], axes: dict, paths: Tables, work: Path, k: int
+) -> dict[str, dict[str, float]]:
+    """recall@k of a model fitted on the user x item matrix alone (ALS, EASE), for every point of ``axes``."""
     users, held = read_holdout(str(work / "holdout"))
     history = read_history(paths.ratings, paths.sequences, paths.n_users, paths.n_items, 1)
     results = {}
-    for point in grid(ALS_GRID):
-        model = ALS(ALSSettings(**point)).fit(history.user_items)
-        model.name = " ".join(f"{n}={v}" for n, v in point.items())
-        results |= evaluate([model], history, users, held, k).metrics
+    for point in grid(axes):
+        fitted = model(settings(**point)).fit(history.user_items)
+        fitted.name = " ".join(f"{n}={v}" for n, v in point.items())
+        results |= evaluate([fitted], history, users, held, k).metrics
     return results
 
 
 #: Blend weights, relative: each model's weight in the rank fusion (0 leaves it out).
-BLEND_GRID = {"als": [0.0, 0.5, 1.0], "item2vec": [0.0, 0.5, 1.0], "cooccurrence": [0.0, 0.5, 1.0]}
+BLEND_GRID = {
+    "als": [0.0, 0.5, 1.0],
+    "item2vec": [0.0, 0.5, 1.0],
+    "cooccurrence": [0.0, 0.5, 1.0],
+    "ease": [0.0, 0.5, 1.0],
+}
 BLEND_OFFSETS = [10.0, 60.0]
 
 
@@ -109,9 +119,8 @@ def tune_blend(paths: Tables, work: Path, settings: Settings) -> dict[str, dict[
     users, held = read_holdout(str(work / "holdout"))
     k, depth = settings.evaluation.k, settings.blend.depth
     fitted = fit_models(None, paths, settings)  # implicit ALS: the Spark session is only for als.backend=spark
-    ranked = {
-        m.name: m.recommend(users, fitted.history, depth)[0] for m in (fitted.als, fitted.item2vec, fitted.cooccurrence)
-    }
+    singles = (fitted.als, fitted.item2vec, fitted.cooccurrence, fitted.ease)  # yes_small is small enough for EASE
+    ranked = {m.name: m.recommend(users, fitted.history, depth)[0] for m in singles}
     seen = fitted.history.user_items[users]
     relevant = [np.array([item]) for item in held]
     results = {name: {f"recall@{k}": recall_at_k(ids, relevant, k)} for name, ids in ranked.items()}
@@ -130,7 +139,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", required=True)
     parser.add_argument("--format", required=True)
-    parser.add_argument("--grid", choices=["item2vec", "als", "blend"], default="item2vec")
+    parser.add_argument("--grid", choices=["item2vec", "als", "ease", "blend"], default="item2vec")
     parser.add_argument("--work", type=Path, help="keep the validation tables here (default: a temporary folder)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
@@ -141,7 +150,9 @@ def main(argv: list[str]) -> int:
         if args.grid == "item2vec":
             results = tune_item2vec(paths, work, settings.evaluation.k)
         elif args.grid == "als":
-            results = tune_als(paths, work, settings.evaluation.k)
+            results = tune_matrix_model(ALS, ALSSettings, ALS_GRID, paths, work, settings.evaluation.k)
+        elif args.grid == "ease":
+            results = tune_matrix_model(EASE, EaseSettings, EASE_GRID, paths, work, settings.evaluation.k)
         else:
             results = tune_blend(paths, work, settings)
     print(format_table(results))

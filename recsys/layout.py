@@ -14,6 +14,7 @@ ALS_ITEM_FACTORS = "vectors/als_item_factors.npy"
 ITEM2VEC_ITEM_VECTORS = "vectors/item2vec_item_vectors.npy"
 ITEM2VEC_USER_VECTORS = "vectors/item2vec_user_vectors.npy"
 ITEM2VEC_OUTPUT_VECTORS = "vectors/item2vec_output_vectors.npy"  # syn1neg: scores the next song
+EASE_WEIGHTS = "models/ease.npz"  # sparse item x item weights; absent where the catalogue was too large
 INDEX_ITEMS_ALS = "indexes/items_als.faiss"
 INDEX_ITEMS_ITEM2VEC = "indexes/items_item2vec.faiss"
 INDEX_USERS_ITEM2VEC = "indexes/users_item2vec.faiss"

@@ -32,6 +32,7 @@ from recsys.layout import (
     ALS_ITEM_FACTORS,
     ALS_USER_FACTORS,
     COOCCURRENCE,
+    EASE_WEIGHTS,
     INDEX_ITEMS_ALS,
     INDEX_ITEMS_ITEM2VEC,
     INDEX_USERS_ITEM2VEC,
@@ -46,7 +47,7 @@ from recsys.layout import (
     USERS,
 )
 from recsys.matrices import read_history, read_holdout
-from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Popularity, Recommender
+from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Popularity, Recommender
 from recsys.models.confidence import Collection
 from recsys.settings import EvaluationSettings, Settings
 from recsys.spark import idmap, splits, tables
@@ -112,11 +113,13 @@ class FittedModels:
     cooccurrence: CoOccurrence
     item2vec: Item2Vec
     als: ALS
+    ease: EASE | None  # None where the catalogue is over ease.max_items
     blend: Blend
 
     def all(self) -> list[Recommender]:
         """Baselines first, as the evaluation report lists them."""
-        return [self.popularity, self.cooccurrence, self.item2vec, self.als, self.blend]
+        ease = [self.ease] if self.ease is not None else []
+        return [self.popularity, self.cooccurrence, self.item2vec, self.als, *ease, self.blend]
 
 
 def fit_models(spark: SparkSession | None, paths: Tables, settings: Settings) -> FittedModels:
@@ -129,9 +132,13 @@ def fit_models(spark: SparkSession | None, paths: Tables, settings: Settings) ->
     with stage("item2vec"):
         item2vec = Item2Vec(settings.item2vec).fit(paths.sequences, paths.n_items)
     cooc = CoOccurrence().fit(paths.cooccurrence, paths.n_items)
+    ease = None
+    if EASE.fits(settings.ease, paths.n_items):
+        with stage("EASE"):
+            ease = EASE(settings.ease).fit(history.user_items)
     popularity = Popularity().fit(history.user_items)
-    blend = Blend.of([als, item2vec, cooc], settings.blend)
-    return FittedModels(history, popularity, cooc, item2vec, als, blend)
+    blend = Blend.of([als, item2vec, cooc, *([ease] if ease is not None else [])], settings.blend)
+    return FittedModels(history, popularity, cooc, item2vec, als, ease, blend)
 
 
 def split_for_evaluation(interactions: DataFrame, e: EvaluationSettings, seed: int) -> splits.Split:
@@ -336,6 +343,8 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             np.save(bundle.path(ITEM2VEC_ITEM_VECTORS), item2vec.item_vectors_)
             np.save(bundle.path(ITEM2VEC_USER_VECTORS), user_vectors)
             np.save(bundle.path(ITEM2VEC_OUTPUT_VECTORS), item2vec.output_vectors_)
+            if fitted.ease is not None:
+                fitted.ease.save(bundle.path(EASE_WEIGHTS))
             indexes = {
                 INDEX_ITEMS_ALS: write_index(
                     bundle, INDEX_ITEMS_ALS, als.item_factors_, "ip", als.user_factors_, settings

@@ -47,6 +47,16 @@ class CooccurrenceSettings(Section):
     max_pairs_per_playlist: int = Field(100_000, ge=1, description="Pairs counted per playlist at most.")
 
 
+class EaseSettings(Section):
+    """EASE's closed form (recsys/models/ease.py); chosen on yes_small's validation split (docs/models.md)."""
+
+    l2: float = Field(100.0, gt=0.0, description="L2 penalty on the item x item weights.")
+    max_items: int = Field(
+        15_000, ge=0, description="Larger catalogues leave EASE out: its dense solve needs ~3 x items^2 x 4 bytes."
+    )
+    top_n: int = Field(300, ge=1, description="Weights kept per item, largest magnitude first.")
+
+
 class Item2VecSettings(Section):
     """Defaults chosen on yes_small's validation split (bench/tune.py; docs/models.md)."""
 
@@ -95,6 +105,7 @@ class BlendSettings(Section):
     als: float = Field(1.0, ge=0.0)
     item2vec: float = Field(1.0, ge=0.0)
     cooccurrence: float = Field(0.5, ge=0.0)
+    ease: float = Field(1.0, ge=0.0, description="Used where the catalogue is small enough for EASE (ease.max_items).")
     depth: int = Field(100, ge=1, description="Items each model ranks per user before fusion.")
     rank_offset: float = Field(10.0, ge=0.0, description="k in weight / (k + rank): larger flattens the ranks.")
 
@@ -192,6 +203,7 @@ class Settings(BaseSettings):
     input: InputSettings = InputSettings()
     cooccurrence: CooccurrenceSettings = CooccurrenceSettings()
     item2vec: Item2VecSettings = Item2VecSettings()
+    ease: EaseSettings = EaseSettings()
     als: ALSSettings = ALSSettings()
     blend: BlendSettings = BlendSettings()
     index: IndexSettings = IndexSettings()

@@ -23,13 +23,22 @@ def test_bundle_is_complete_and_verifies(built):
     assert manifest["config"]["item2vec"]["epochs"] == 10  # --set reached the job
     assert len(manifest["input"]["fingerprint"]) == 64
     report = json.loads((bundle / "report.json").read_text())
-    assert set(report["models"]) == {"popularity", "cooccurrence", "item2vec", "als", "blend", "implicit_direct"}
+    assert set(report["models"]) == {
+        "popularity",
+        "cooccurrence",
+        "item2vec",
+        "als",
+        "ease",
+        "blend",
+        "implicit_direct",
+    }
     assert report["version"] == bundle.name and manifest["evaluation"] == report["models"]
+    assert "models/ease.npz" in manifest["files"]  # 300 items: small enough for EASE's dense solve
     for written in ("report.md", "report.html", "recall_at_k.png"):  # the same reports jobs/evaluate.py writes
         assert written in manifest["files"], written
     # planted transitions and clusters make every personalised model far better than popularity
     pop = report["models"]["popularity"]["recall@10"]
-    for model in ("cooccurrence", "item2vec", "als", "blend"):
+    for model in ("cooccurrence", "item2vec", "als", "ease", "blend"):
         assert report["models"][model]["recall@10"] > 3 * pop
 
 

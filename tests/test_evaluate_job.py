@@ -10,7 +10,7 @@ from tests.conftest import run_job, shared_dataset
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-PERSONALISED = ("cooccurrence", "item2vec", "als", "blend")
+PERSONALISED = ("cooccurrence", "item2vec", "als", "ease", "blend")
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """Quality on real data: the whole job on ../shared/data/yes_small under the first evaluation protocol.
 
 Measured on 2026-11-22 (2 cores, seed 42, 3,412 held-out playlists): popularity recall@10 0.037, co-occurrence
-0.184, ALS (BM25 confidence) 0.198, item2vec next-song 0.198, blend 0.209. Thresholds sit a little below those
-numbers: gensim trains on two threads, so item2vec (and the blend) move a little between runs.
+0.183, ALS (BM25 confidence) 0.198, item2vec next-song 0.195-0.199, EASE 0.197, blend 0.213 (0.209 before EASE
+joined it). Thresholds sit a little below those numbers: gensim trains on two threads, so item2vec (and the
+blend) move a little between runs.
 """
 
 import json
@@ -41,8 +42,9 @@ def test_models_beat_popularity_by_the_measured_margins(bundle):
     assert recall["als"] > 0.19  # linear confidence gave 0.164
     assert recall["cooccurrence"] > 0.17
     assert recall["item2vec"] > 0.185  # next song through the output vectors; mean-vector cosine gave 0.040
+    assert recall["ease"] > 0.19
     best_baseline = max(recall["cooccurrence"], recall["als"])
-    assert recall["blend"] > 1.02 * best_baseline, recall  # measured 5.5% over ALS, 13.5% over co-occurrence
+    assert recall["blend"] > 1.05 * best_baseline, recall  # measured 7.6% over ALS, 16% over co-occurrence
 
 
 def test_service_serves_titles_and_artists(bundle, serve):

@@ -1,0 +1,74 @@
+"""EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019): a closed-form item x item model.
+
+B = argmin ||X - XB||^2 + l2 ||B||^2 with diag(B) = 0, solved as P = (X'X + l2 I)^-1, B = -P / diag(P). The solve is
+a dense inverse of an items x items matrix, so the model exists only for catalogues up to ``ease.max_items``
+(memory ~ 3 x items^2 x 4 bytes); larger bundles leave it out and the blend fuses the others. Each item keeps its
+``ease.top_n`` largest weights by magnitude, negative ones included: on yes_small's validation split the pruned
+matrix scores as well as the dense one (docs/models.md), and it is what the bundle stores and the service loads.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.models.base import History, recommend_by_scoring
+from recsys.settings import EaseSettings
+
+log = logging.getLogger(__name__)
+
+
+class EASE:
+    name = "ease"
+
+    def __init__(self, settings: EaseSettings) -> None:
+        self.settings = settings
+
+    @staticmethod
+    def fits(settings: EaseSettings, n_items: int) -> bool:
+        """Whether a catalogue of ``n_items`` is small enough for the dense solve; logs why not."""
+        if n_items <= settings.max_items:
+            return True
+        log.info("ease left out: %d items, over ease.max_items %d", n_items, settings.max_items)
+        return False
+
+    def fit(self, user_items: sp.csr_matrix) -> EASE:
+        """The closed-form weights of the binary user x item matrix, pruned to ``top_n`` per item."""
+        binary = user_items.astype(bool).astype(np.float32)
+        gram = (binary.T @ binary).toarray()
+        gram[np.diag_indices_from(gram)] += self.settings.l2
+        precision = np.linalg.inv(gram)
+        weights = precision / -np.diag(precision)
+        np.fill_diagonal(weights, 0.0)
+        self.weights_ = keep_largest(weights, self.settings.top_n)
+        return self
+
+    @classmethod
+    def load(cls, settings: EaseSettings, path: Path) -> EASE:
+        model = cls(settings)
+        model.weights_ = sp.load_npz(path).tocsr()  # plain arrays: scipy loads them with allow_pickle=False
+        return model
+
+    def save(self, path: Path) -> None:
+        sp.save_npz(path, self.weights_)
+
+    def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return recommend_by_scoring(
+            lambda block: (block.user_items.astype(bool).astype(np.float32) @ self.weights_).toarray(),
+            users,
+            history,
+            k,
+        )
+
+
+def keep_largest(weights: np.ndarray, n: int) -> sp.csr_matrix:
+    """Each row's ``n`` entries of largest magnitude (signs kept), as a sparse matrix of the same shape."""
+    n = min(n, weights.shape[1])
+    columns = np.argpartition(-np.abs(weights), n - 1, axis=1)[:, :n]
+    rows = np.repeat(np.arange(weights.shape[0]), n)
+    kept = sp.csr_matrix((weights[rows, columns.ravel()], (rows, columns.ravel())), shape=weights.shape)
+    kept.eliminate_zeros()
+    return kept.astype(np.float32)
