@@ -83,6 +83,7 @@ bench: install
 
 # docs/RELIABILITY.md: the build killed 20 times, 2,000+ fuzzed requests, a 10-minute soak on the demo bundle.
 reliability: install $(DEMO_DATA)/clicks.csv
+	@command -v wrk >/dev/null || { echo "reliability needs wrk for the soak (Debian: apt-get install wrk)"; exit 1; }
 	$(PY) bench/kill_build.py --trials 20 --record
 	$(PY) bench/fuzz_api.py --examples 150 --record
 	test -f $(ARTIFACTS)/$(NAME)/LATEST || $(SPARK_SUBMIT) jobs/build_embeddings.py --input $(DEMO_DATA)/clicks.csv \

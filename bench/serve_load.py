@@ -34,17 +34,25 @@ from recsys import schemas as S
 
 REPO = Path(__file__).resolve().parent.parent
 
-#: Rotates through the request paths of a file; paces when WRK_DELAY_MS is set; prints one JSON line at the end.
+#: Rotates through the requests of a file, one per line: a path (GET) or METHOD<tab>PATH<tab>JSON BODY; paces
+#: when WRK_DELAY_MS is set; prints one JSON line at the end.
 WRK_SCRIPT = """
-local paths, i = {}, 0
+local requests, i = {}, 0
 local pace = tonumber(os.getenv("WRK_DELAY_MS") or "0")
+local json = {["Content-Type"] = "application/json"}
 function init(args)
-  for line in io.lines(args[1]) do paths[#paths + 1] = line end
-  i = math.random(#paths)
+  for line in io.lines(args[1]) do
+    local method, path, body = line:match("^(%u+)\t([^\t]+)\t(.*)$")
+    if method == nil then method, path, body = "GET", line, "" end
+    requests[#requests + 1] = {method, path, body}
+  end
+  i = math.random(#requests)
 end
 function request()
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i])
+  i = i % #requests + 1
+  local r = requests[i]
+  if r[3] == "" then return wrk.format(r[1], r[2]) end
+  return wrk.format(r[1], r[2], json, r[3])
 end
 if pace > 0 then
   function delay() return pace end

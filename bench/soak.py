@@ -2,24 +2,27 @@
 
 python bench/soak.py --artifacts ROOT --name NAME [--minutes 10] [--rate 200] [--record]
 
-The service runs as users run it (one uvicorn worker, an admin token so /admin/reload exists). The load is
-open-loop at --rate requests per second, spread over the service's read routes (known users' /recommend with each
-model, /similar-users, /similar-items, /next, POST /recommend for a new user, POST /recommend/batch), from
-asyncio clients in this process. Every minute LATEST is flipped between the bundle's version and a copy of it
-under a second version name, and POST /admin/reload swaps the service over while the load runs. Reported per
-minute: requests, failures (any transport error or status other than 200), p50 and p99; and the service's
-resident memory after the first minute against the end (growth target <= 10%). Results go to docs/RELIABILITY.md
-with --record.
+The service runs as users run it (one uvicorn worker, an admin token so /admin/reload exists). wrk (Debian:
+apt-get install wrk; the same driver as bench/serve_load.py) offers about --rate requests per second over 16
+connections, one 60-second run per minute, rotating through the service's read routes with ids the bundle holds
+(known users' /recommend with each model, /similar-users, /similar-items, /next, POST /recommend for a new user,
+POST /recommend/batch). From the second minute on, half-way through each minute LATEST is flipped between the
+bundle's version and a copy of it under a second version name, and POST /admin/reload swaps the service over
+while the load runs. Reported per minute: requests, failures (socket errors and any status other than 2xx),
+p50 and p99; and the service's resident memory after the first minute against the end (growth target <= 10%).
+Results go to docs/RELIABILITY.md with --record. (A Python client could not offer 200 requests/s here: httpx
+spent the two cores on itself and measured its own queue.)
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import shutil
 import sys
-import time
+import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -27,7 +30,7 @@ from urllib.parse import quote
 import httpx
 import numpy as np
 import polars as pl
-from serve_load import Server
+from serve_load import WRK_SCRIPT, Server, measure
 from timing import record
 
 from recsys import artifacts, layout
@@ -35,10 +38,12 @@ from recsys import schemas as S
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "soak-token"
+CONNECTIONS = 16
 
 
-def requests_of(folder: Path, rng: np.random.Generator) -> list[Callable[[], tuple[str, str, dict | None]]]:
-    """Each entry draws one request (method, path, JSON body) over ids the bundle holds."""
+def request_lines(folder: Path, n: int, rng: np.random.Generator) -> list[str]:
+    """``n`` requests in wrk's file format (a GET path, or METHOD<tab>PATH<tab>JSON body) over ids the bundle holds,
+    the eight kinds in turn."""
     users = pl.read_parquet(folder / layout.USERS / "*.parquet")[S.USER_ID].to_list()
     items = pl.read_parquet(folder / layout.ITEMS / "*.parquet")[S.ITEM_ID].to_list()
 
@@ -48,16 +53,20 @@ def requests_of(folder: Path, rng: np.random.Generator) -> list[Callable[[], tup
     def some_items(n: int) -> list[str]:
         return [str(items[i]) for i in rng.choice(len(items), size=n, replace=False)]
 
-    return [
-        lambda: ("GET", f"/recommend?user={user()}&k=10", None),
-        lambda: ("GET", f"/recommend?user={user()}&k=10&model=item2vec", None),
-        lambda: ("GET", f"/recommend?user={user()}&k=10&model=blend", None),
-        lambda: ("GET", f"/similar-users?user={user()}&k=10", None),
-        lambda: ("GET", f"/similar-items?item={quote(some_items(1)[0], safe='')}&k=10", None),
-        lambda: ("GET", f"/next?items={quote(','.join(some_items(3)), safe='')}&k=10", None),
-        lambda: ("POST", "/recommend", {"items": some_items(5), "k": 10}),
-        lambda: ("POST", "/recommend/batch", {"users": [users[i] for i in rng.integers(len(users), size=10)]}),
+    def post(path: str, body: dict) -> str:
+        return f"POST\t{path}\t{json.dumps(body)}"
+
+    kinds: list[Callable[[], str]] = [
+        lambda: f"/recommend?user={user()}&k=10",
+        lambda: f"/recommend?user={user()}&k=10&model=item2vec",
+        lambda: f"/recommend?user={user()}&k=10&model=blend",
+        lambda: f"/similar-users?user={user()}&k=10",
+        lambda: f"/similar-items?item={quote(some_items(1)[0], safe='')}&k=10",
+        lambda: f"/next?items={quote(','.join(some_items(3)), safe='')}&k=10",
+        lambda: post("/recommend", {"items": some_items(5), "k": 10}),
+        lambda: post("/recommend/batch", {"users": [users[i] for i in rng.integers(len(users), size=10)]}),
     ]
+    return [kinds[i % len(kinds)]() for i in range(n)]
 
 
 def second_version(root: Path, name: str) -> tuple[str, str]:
@@ -71,44 +80,11 @@ def second_version(root: Path, name: str) -> tuple[str, str]:
     return folder.name, twin.name
 
 
-async def load(base: str, draws: list, rate: float, seconds: float, minute_of: Callable[[], int]) -> list[list]:
-    """Open-loop requests at ``rate``/s for ``seconds``; per minute, a list of (latency_s, ok) per request."""
-    per_minute: list[list] = [[] for _ in range(int(seconds // 60) + 1)]
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base, timeout=10.0, limits=limits) as client:
-
-        async def one(method: str, path: str, body: dict | None) -> None:
-            start = time.perf_counter()
-            try:
-                answer = await client.request(method, path, json=body)
-                ok = answer.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            per_minute[minute_of()].append((time.perf_counter() - start, ok))
-
-        tasks, start, n = set(), time.monotonic(), 0
-        while (elapsed := time.monotonic() - start) < seconds:
-            due = int(elapsed * rate) - n
-            for _ in range(due):
-                task = asyncio.create_task(one(*draws[n % len(draws)]()))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                n += 1
-            await asyncio.sleep(0.002)
-        await asyncio.gather(*tasks)
-    return per_minute
-
-
-async def reloads(base: str, home: Path, versions: tuple[str, str], minutes: int) -> list[str]:
-    """Each minute: flip LATEST to the other version and reload; returns each reload's answer."""
-    answers = []
-    async with httpx.AsyncClient(base_url=base, timeout=60.0) as client:
-        for minute in range(1, minutes):
-            await asyncio.sleep(60)
-            (home / artifacts.LATEST).write_text(versions[minute % 2] + "\n")
-            answer = await client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
-            answers.append(f"{answer.status_code} {answer.json().get('version', answer.text)}")
-    return answers
+def reload_to(base: str, home: Path, version: str, answers: list[str]) -> None:
+    """Point LATEST at ``version`` and ask the service to reload; the answer is appended to ``answers``."""
+    (home / artifacts.LATEST).write_text(version + "\n")
+    answer = httpx.post(f"{base}/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    answers.append(f"{answer.status_code} {answer.json().get('version', answer.text)}")
 
 
 def main(argv: list[str]) -> int:
@@ -121,46 +97,45 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     home = args.artifacts / args.name
     versions = second_version(args.artifacts, args.name)
-    draws = requests_of(home / versions[0], np.random.default_rng(0))
+    scratch = Path(tempfile.mkdtemp(prefix="soak-"))
+    script, lines = scratch / "mixed.lua", scratch / "requests.txt"
+    script.write_text(WRK_SCRIPT)
+    lines.write_text("\n".join(request_lines(home / versions[0], 20_000, np.random.default_rng(0))) + "\n")
     command = [sys.executable, "-m", "serving", "--artifacts", str(args.artifacts), "--name", args.name,
                "--no-access-log"]  # fmt: skip
     server = Server(command, "/readyz", env={"RECSYS__SERVING__ADMIN_TOKEN": TOKEN})
+    minutes: list[dict] = []
+    answers: list[str] = []
     rss: dict[str, float] = {}
     try:
-        start = time.monotonic()
-
-        def minute_of() -> int:
-            minute = int((time.monotonic() - start) // 60)
-            if minute >= 1 and "first" not in rss:
+        for minute in range(args.minutes):
+            reload = None
+            if minute:  # the first minute is the baseline
+                version = versions[minute % 2]
+                reload = threading.Timer(30, reload_to, (server.base, home, version, answers))
+                reload.start()
+            minutes.append(measure(server.base, lines, script, CONNECTIONS, 60, args.rate))
+            if reload is not None:
+                reload.join()
+            if minute == 0:
                 rss["first"] = server.rss_mib()
-            return minute
-
-        async def run() -> tuple[list[list], list[str]]:
-            return await asyncio.gather(
-                load(server.base, draws, args.rate, args.minutes * 60, minute_of),
-                reloads(server.base, home, versions, args.minutes),
-            )
-
-        per_minute, answers = asyncio.run(run())
         rss["last"] = server.rss_mib()
     finally:
         server.stop()
         (home / artifacts.LATEST).write_text(versions[0] + "\n")
+        shutil.rmtree(scratch)
     rows, failed = [], 0
-    for minute, samples in enumerate(per_minute):
-        if not samples:
-            continue
-        latencies = np.array([s[0] for s in samples]) * 1000
-        failures = sum(not s[1] for s in samples)
+    for minute, run in enumerate(minutes, start=1):
+        failures = run["non_2xx"] + run["socket_errors"]
         failed += failures
-        rows.append(f"| {minute + 1} | {len(samples):,} | {failures} | {np.percentile(latencies, 50):.1f} | "
-                    f"{np.percentile(latencies, 99):.1f} |")  # fmt: skip
+        rows.append(f"| {minute} | {run['requests']:,} | {failures} | {run['p50_ms']:.1f} | {run['p99_ms']:.1f} |")
     growth = rss["last"] / rss["first"] - 1
     summary = (
-        f"{args.minutes} minutes at {args.rate:.0f} requests/s offered over 8 request kinds, {len(answers)} reloads "
+        f"{args.minutes} minutes at {args.rate:.0f} requests/s offered over 8 request kinds ({CONNECTIONS} "
+        f"connections), {len(answers)} reloads "
         f"({', '.join(sorted(set(a.split()[0] for a in answers)))} answers); failed requests: {failed}. Service "
         f"resident memory {rss['first']:,.0f} MiB after the first minute, {rss['last']:,.0f} MiB at the end "
-        f"({growth:+.1%}; target <= +10%). Load generator and service share the machine's {os.cpu_count()} cores."
+        f"({growth:+.1%}; target <= +10%). wrk and the service share the machine's {os.cpu_count()} cores."
     )
     table = "\n".join(["| minute | requests | failed | p50 ms | p99 ms |", "|---:|---:|---:|---:|---:|", *rows])
     print(summary, table, sep="\n")

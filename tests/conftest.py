@@ -107,9 +107,17 @@ def run_job(script: str, *args: str, master: str = "local[2]", timeout: int = 60
 
 
 class Service:
-    """A real uvicorn process serving a bundle on a free loopback port; its log goes to ``log_path``."""
+    """A real uvicorn process serving a bundle on a free loopback port; its log goes to ``log_path``. ``user``: run
+    it as that user (the tests' own user must be root to switch)."""
 
-    def __init__(self, artifacts: Path, name: str, env: dict[str, str] | None = None, args: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        artifacts: Path,
+        name: str,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        user: str | None = None,
+    ):
         import socket
         import tempfile
 
@@ -126,6 +134,7 @@ class Service:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **(env or {})},
+                user=user,
             )
 
     def log(self) -> str:

@@ -2,8 +2,12 @@
 closed, bodies are capped, routing errors are JSON, and a bundle cannot make the service unpickle."""
 
 import json
+import os
 import shutil
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -70,3 +74,33 @@ def test_a_bundle_carrying_a_pickle_is_refused_not_unpickled(built, tmp_path):
         assert "allow_pickle=False" in running.log() and "refused bundle" in running.log()
     finally:
         running.stop()
+
+
+def reachable_by_others(path: Path) -> bool:
+    """Whether a user other than the owner can run ``path``: every folder above it searchable by others."""
+    real = path.resolve()
+    return all(parent.stat().st_mode & 0o001 for parent in real.parents) and bool(real.stat().st_mode & 0o001)
+
+
+def test_the_service_needs_no_root(built):
+    """Read access to the artifact root and a port above 1024 are all it needs: started as nobody (when the tests
+    run as root; as whoever runs them otherwise), it loads and verifies the bundle and answers."""
+    folder, synth = built
+    if os.geteuid() == 0 and not reachable_by_others(Path(sys.executable)):
+        pytest.skip(f"{Path(sys.executable).resolve()} is in a folder other users cannot enter (pyenv under /root)")
+    root = Path(tempfile.mkdtemp())  # outside pytest's 0700 folders, so another user can read it
+    try:
+        root.chmod(0o755)
+        shutil.copytree(folder / "artifacts", root / "artifacts")
+        running = Service(root / "artifacts", "e2e", user="nobody" if os.geteuid() == 0 else None)
+        try:
+            running.wait_ready()
+            status = Path(f"/proc/{running.process.pid}/status").read_text()
+            uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
+            assert "0" not in uids, status
+            answer = running.get("/recommend", user=synth.clicks["user_id"][0], k=3)
+            assert answer.status_code == 200 and len(answer.json()["items"]) == 3
+        finally:
+            running.stop()
+    finally:
+        shutil.rmtree(root)
