@@ -9,32 +9,25 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recsys.cli import (
-    add_input_arguments,
-    add_settings_arguments,
-    configure_logging,
-    input_spec,
-    run_on_spark,
-    settings_of,
-)
+from recsys import cli
 from recsys.pipeline import BuildRequest, build_bundle
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="build_embeddings.py", description=__doc__.split("\n\n")[1])
-    add_input_arguments(parser)
+    cli.add_input_arguments(parser)
     parser.add_argument("--output", required=True, help="artifact root; the bundle goes to OUTPUT/NAME/VERSION")
     parser.add_argument("--name", default="default", help="bundle name (default: %(default)s)")
-    add_settings_arguments(parser)
+    cli.add_settings_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    configure_logging()
-    settings = settings_of(args)
-    request = BuildRequest(input_spec(args), args.output, args.name)
-    folder = run_on_spark("build_embeddings", settings, lambda spark: build_bundle(spark, request, settings))
+    cli.configure_logging()
+    settings = cli.settings_of(args)
+    request = BuildRequest(cli.input_spec(args), args.output, args.name)
+    folder = cli.run_on_spark("build_embeddings", settings, lambda spark: build_bundle(spark, request, settings))
     print(f"bundle published: {folder}")
     return 0
 

@@ -11,14 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from recsys.cli import (
-    add_input_arguments,
-    add_settings_arguments,
-    configure_logging,
-    input_spec,
-    run_on_spark,
-    settings_of,
-)
+from recsys import cli
 from recsys.evaluation.job import evaluate_log
 from recsys.evaluation.offline import format_table
 
@@ -27,7 +20,7 @@ SPLITS = ("last", "random", "users", "temporal")
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="evaluate.py", description=__doc__.split("\n\n")[1])
-    add_input_arguments(parser)
+    cli.add_input_arguments(parser)
     parser.add_argument(
         "--split",
         choices=SPLITS,
@@ -37,16 +30,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "a time quantile (needs timestamps). Shares and seed: --set evaluation.* (default: %(default)s)",
     )
     parser.add_argument("--output", required=True, type=Path, help="folder for the reports (replaced when done)")
-    add_settings_arguments(parser)
+    cli.add_settings_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    configure_logging()
-    settings = settings_of(args, f"evaluation.split={args.split}")
-    report = run_on_spark(
-        "evaluate", settings, lambda spark: evaluate_log(spark, input_spec(args), settings, args.output)
+    cli.configure_logging()
+    settings = cli.settings_of(args, f"evaluation.split={args.split}")
+    report = cli.run_on_spark(
+        "evaluate", settings, lambda spark: evaluate_log(spark, cli.input_spec(args), settings, args.output)
     )
     print(f"{report['protocol']}; {report['test_users']:,} users, {report['test_pairs']:,} held-out pairs")
     print(format_table(report["models"]))
