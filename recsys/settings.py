@@ -52,7 +52,7 @@ class EaseSettings(Section):
 
     l2: float = Field(100.0, gt=0.0, description="L2 penalty on the item x item weights.")
     max_items: int = Field(
-        15_000, ge=0, description="Larger catalogues leave EASE out: its dense solve needs ~3 x items^2 x 4 bytes."
+        15_000, ge=0, description="Larger catalogues leave EASE out: its dense solve peaks at ~4 x items^2 x 4 bytes."
     )
     top_n: int = Field(300, ge=1, description="Weights kept per item, largest magnitude first.")
 

@@ -2,7 +2,7 @@
 
 B = argmin ||X - XB||^2 + l2 ||B||^2 with diag(B) = 0, solved as P = (X'X + l2 I)^-1, B = -P / diag(P). The solve is
 a dense inverse of an items x items matrix, so the model exists only for catalogues up to ``ease.max_items``
-(memory ~ 3 x items^2 x 4 bytes); larger bundles leave it out and the blend fuses the others. Each item keeps its
+(peak memory ~ 4 x items^2 x 4 bytes); larger bundles leave it out and the blend fuses the others. Each item keeps its
 ``ease.top_n`` largest weights by magnitude, negative ones included: on yes_small's validation split the pruned
 matrix scores as well as the dense one (docs/models.md), and it is what the bundle stores and the service loads.
 """
@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
 from recsys.models.base import History, recommend_by_scoring
@@ -37,11 +38,13 @@ class EASE:
 
     def fit(self, user_items: sp.csr_matrix) -> EASE:
         """The closed-form weights of the binary user x item matrix, pruned to ``top_n`` per item."""
-        binary = user_items.astype(bool).astype(np.float32)
-        gram = (binary.T @ binary).toarray()
+        gram = gram_matrix(user_items.astype(bool).astype(np.float32))
         gram[np.diag_indices_from(gram)] += self.settings.l2
-        precision = np.linalg.inv(gram)
-        weights = precision / -np.diag(precision)
+        # scipy inverts float32 in place (numpy's inv would compute in float64 beside two more copies: 2.5x the
+        # peak memory at 15,000 items); the penalty keeps the matrix well conditioned for single precision
+        weights = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+        del gram
+        weights /= -np.diag(weights)
         np.fill_diagonal(weights, 0.0)
         self.weights_ = keep_largest(weights, self.settings.top_n)
         return self
@@ -64,10 +67,25 @@ class EASE:
         )
 
 
-def keep_largest(weights: np.ndarray, n: int) -> sp.csr_matrix:
-    """Each row's ``n`` entries of largest magnitude (signs kept), as a sparse matrix of the same shape."""
+def gram_matrix(binary: sp.csr_matrix, block: int = 512) -> np.ndarray:
+    """X'X as a dense float32 array, ``block`` columns at a time: the sparse product of a whole log can hold
+    several times the dense result's bytes on the way."""
+    n = binary.shape[1]
+    gram = np.empty((n, n), dtype=np.float32)
+    by_item, columns = binary.T.tocsr(), binary.tocsc()
+    for start in range(0, n, block):
+        gram[:, start : start + block] = (by_item @ columns[:, start : start + block]).toarray()
+    return gram
+
+
+def keep_largest(weights: np.ndarray, n: int, block: int = 1024) -> sp.csr_matrix:
+    """Each row's ``n`` entries of largest magnitude (signs kept), as a sparse matrix of the same shape; rows are
+    ranked ``block`` at a time, so the ranking needs no second items x items array."""
     n = min(n, weights.shape[1])
-    columns = np.argpartition(-np.abs(weights), n - 1, axis=1)[:, :n]
+    columns = np.empty((weights.shape[0], n), dtype=np.int64)
+    for start in range(0, weights.shape[0], block):
+        rows = weights[start : start + block]
+        columns[start : start + block] = np.argpartition(-np.abs(rows), n - 1, axis=1)[:, :n]
     rows = np.repeat(np.arange(weights.shape[0]), n)
     kept = sp.csr_matrix((weights[rows, columns.ravel()], (rows, columns.ravel())), shape=weights.shape)
     kept.eliminate_zeros()
