@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from recsys.artifacts import resolve, verify
+from serving.bundle import LoadedBundle
 from tests.conftest import run_build_job, run_job
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
@@ -34,6 +35,8 @@ def test_bundle_is_complete_and_verifies(built):
     }
     assert report["version"] == bundle.name and manifest["evaluation"] == report["models"]
     assert "models/ease.npz" in manifest["files"]  # 300 items: small enough for EASE's dense solve
+    served = LoadedBundle.load(bundle).models["blend"]  # the service fuses what the evaluation fused
+    assert [model.name for model in served.models] == ["als", "item2vec", "cooccurrence", "ease"]
     for written in ("report.md", "report.html", "recall_at_k.png"):  # the same reports jobs/evaluate.py writes
         assert written in manifest["files"], written
     # planted transitions and clusters make every personalised model far better than popularity
