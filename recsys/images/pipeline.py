@@ -176,21 +176,18 @@ def build_image_bundle(spark: SparkSession, request: ImageRequest, settings: Set
         accepted = accepted.with_row_index("image_idx")
         accepted.drop("vector", "path", "reason").write_parquet(bundle.path(IMAGES))
         vectors = l2_normalize(np.stack(accepted["vector"].to_numpy()))
-        bundle.path(IMAGE_VECTORS).parent.mkdir(parents=True, exist_ok=True)
         np.save(bundle.path(IMAGE_VECTORS), vectors)
 
         with stage("FAISS index"):
-            bundle.path(INDEX_IMAGES).parent.mkdir(parents=True, exist_ok=True)
             index = write_index(bundle, INDEX_IMAGES, vectors, "cosine", vectors, settings)
             ids = accepted["image_id"].to_list()
             near = near_duplicates(bundle.path(INDEX_IMAGES), vectors, ids, s.near_duplicate_cosine)
 
         head_metrics = None
         labelled = accepted["label"].is_not_null().to_numpy()
-        if request.labels and labelled.sum() and accepted.filter(pl.col("label").is_not_null())["label"].n_unique() > 1:
+        if request.labels and accepted["label"].drop_nulls().n_unique() > 1:  # a head needs two classes
             with stage("transfer-learning head"):
                 head, head_metrics = classify(vectors[labelled], accepted["label"].to_numpy()[labelled].tolist(), s)
-                bundle.path(IMAGE_HEAD).parent.mkdir(parents=True, exist_ok=True)
                 head.save(bundle.path(IMAGE_HEAD))
         reasons = rejects.group_by("reason").len().sort("reason")
         manifest = {
