@@ -1,12 +1,15 @@
 """Model-side benchmarks, each beside its peer in the same run: ALS, FAISS, recommend-for-all.
 
-python bench/models.py [--ratings ../shared/data/yes_small] [--faiss-sizes 100000 1000000] [--record]
+python bench/models.py [--ratings ../shared/data/yes_small] [--faiss-sizes 100000 1000000]
+                       [--factors data/bench/artifacts/big] [--record]
 
 - ALS: recsys.models.ALS (confidence computed inside) against implicit's AlternatingLeastSquares called directly
   on the same confidences, same settings, best of 3 fits each; the overhead target is <= 5%.
 - FAISS: the index `index.kind=auto` picks (HNSW at these sizes), widened to `index.target_recall` on one set of
-  queries as the build does, against exact search (IndexFlatIP) over the same clustered 64-dimensional vectors:
-  build seconds, queries per second (1,000 other queries, one batch) and recall@10 against exact.
+  queries as the build does, against exact search (IndexFlatIP) over the same vectors: build seconds, queries per
+  second (1,000 other queries, one batch) and recall@10 against exact. Two kinds of vectors: learnt ALS factors
+  (the items of the `make bench-serve` bundle, sampled to each size, queried by its users' factors, as
+  /recommend queries them), and a stress case of isotropic clustered vectors queried from unrelated clusters.
 - recommend-for-all: users per second of jobs/recommend_all.py's batched top-k on torch (CPU here) over random
   ALS-shaped factors, against numpy's matrix product + argpartition on the same factors.
 """
@@ -91,32 +94,56 @@ def ratings_matrix(source: str) -> sp.csr_matrix:
     return matrix
 
 
+# (vectors, queries the build widens its search on, queries timed and scored)
+VectorSet = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 def clustered(n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(1000, DIM))
     return (centres[rng.integers(0, 1000, n)] + 0.5 * rng.normal(size=(n, DIM))).astype(np.float32)
 
 
-def bench_faiss(n: int) -> str:
+def isotropic(n: int) -> VectorSet:
+    """The stress case: diffuse clusters in all 64 dimensions, queried from other clusters (seeds 1, 2)."""
+    return clustered(n, 0), clustered(QUERIES, 2), clustered(QUERIES, 1)
+
+
+def learnt(n: int, bundle: Path) -> VectorSet:
+    """``n`` item factors of a bundle's ALS (sampled without replacement), queried by its users' factors."""
+    from recsys.artifacts import resolve
+
+    vectors = resolve(bundle.parent, bundle.name) / "vectors"
+    items = np.load(vectors / "als_item_factors.npy", mmap_mode="r")
+    users = np.load(vectors / "als_user_factors.npy", mmap_mode="r")
+    rng = np.random.default_rng(0)
+    sample = np.sort(rng.choice(len(items), min(n, len(items)), replace=False))
+    asked = rng.choice(len(users), 2 * QUERIES, replace=False)
+    as_f32 = lambda rows: np.ascontiguousarray(rows, dtype=np.float32)  # noqa: E731
+    return as_f32(items[sample]), as_f32(users[asked[:QUERIES]]), as_f32(users[asked[QUERIES:]])
+
+
+def bench_faiss(name: str, vector_set: VectorSet) -> str:
     import faiss
 
-    from recsys.index import ann_recall, build_index, choose_kind, search_breadth, widen_to_recall
+    from recsys.index import ann_recall, build_index, choose_kind, search_breadth, tune_search_breadth
     from recsys.settings import IndexSettings
 
-    vectors, queries = clustered(n, 0), clustered(QUERIES, 1)
+    vectors, tuning_queries, queries = vector_set
+    n, dim = vectors.shape
     settings = IndexSettings()
     kind = choose_kind(n, settings)
     start = time.perf_counter()
     ann = build_index(vectors, "ip", settings)
-    widen_to_recall(ann, vectors, "ip", clustered(QUERIES, 2), settings)  # as the build does, on other queries
+    tune_search_breadth(ann, vectors, "ip", tuning_queries, settings)  # as the build does, on other queries
     build_s = time.perf_counter() - start
-    exact = faiss.IndexFlatIP(DIM)
+    exact = faiss.IndexFlatIP(dim)
     exact.add(vectors)
     ann_s = best_of(lambda: ann.search(queries, 10))
     exact_s = best_of(lambda: exact.search(queries, 10))
     recall = ann_recall(ann, vectors, "ip", queries, 10)
     return (
-        f"| FAISS, {n:,} vectors x {DIM} | {kind} {search_breadth(ann)} (build {build_s:.0f} s): "
+        f"| FAISS, {n:,} {name} x {dim} | {kind} {search_breadth(ann)} (build {build_s:.0f} s): "
         f"{QUERIES / ann_s:,.0f} queries/s, "
         f"recall@10 {recall:.3f} | exact: {QUERIES / exact_s:,.0f} queries/s | {exact_s / ann_s:.1f}x exact's QPS |"
     )
@@ -163,10 +190,17 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ratings", default=str(REPO.parent / "shared" / "data" / "yes_small"))
     parser.add_argument("--faiss-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument(
+        "--factors",
+        type=Path,
+        default=REPO / "data" / "bench" / "artifacts" / "big",
+        help="a bundle home whose latest ALS factors are the vectors FAISS is measured on (make bench builds it)",
+    )
     parser.add_argument("--record", action="store_true", help="append the results to docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     runs = [lambda: bench_recommend_all(200_000, 50_000), lambda: bench_als(args.ratings)]
-    runs += [lambda n=n: bench_faiss(n) for n in args.faiss_sizes]
+    runs += [lambda n=n: bench_faiss("ALS item factors", learnt(n, args.factors)) for n in args.faiss_sizes]
+    runs += [lambda n=n: bench_faiss("isotropic vectors", isotropic(n)) for n in args.faiss_sizes]
     rows = []
     for run in runs:
         rows.append(run())

@@ -26,7 +26,7 @@ from recsys.artifacts import BundleWriter
 from recsys.evaluation.offline import DEPTH, evaluate, format_table
 from recsys.evaluation.reference import ImplicitDirect
 from recsys.evaluation.report import write_reports
-from recsys.index import Metric, build_index, choose_kind, save_index, search_breadth, widen_to_recall
+from recsys.index import Metric, build_index, choose_kind, save_index, search_breadth, tune_search_breadth
 from recsys.io import InputSpec, ReadResult, UnreadableInput, check_reject_ratio, read_interactions, summarize_rejects
 from recsys.layout import (
     ALS_ITEM_FACTORS,
@@ -297,7 +297,7 @@ def write_index(
     entry: dict[str, Any] = {"kind": choose_kind(len(vectors), s), "vectors": len(vectors), "metric": metric}
     if entry["kind"] != "flat":
         sample = np.random.default_rng(0).choice(len(queries), min(len(queries), s.recall_queries), replace=False)
-        entry["recall@10"] = widen_to_recall(index, vectors, metric, queries[sample], s)
+        entry["recall@10"] = tune_search_breadth(index, vectors, metric, queries[sample], s)
         entry |= search_breadth(index)
         log.info("%s: recall@10 against exact search on %d sampled queries: %s", path, len(sample), entry)
         if entry["recall@10"] < s.target_recall:

@@ -12,7 +12,7 @@ from recsys.index import (
     save_index,
     search,
     search_breadth,
-    widen_to_recall,
+    tune_search_breadth,
 )
 from recsys.models import ALS
 from recsys.settings import ALSSettings, IndexSettings
@@ -52,7 +52,7 @@ def test_hnsw_widens_its_search_until_the_target_recall_and_keeps_it(tmp_path):
     index = build_index(vectors, "ip", settings)
     tuning, held_out = clustered(500, 32, seed=2), clustered(300, 32, seed=3)
     narrow = ann_recall(index, vectors, "ip", held_out, 10)
-    reached = widen_to_recall(index, vectors, "ip", tuning, settings)
+    reached = tune_search_breadth(index, vectors, "ip", tuning, settings)
     assert reached >= 0.97 and search_breadth(index)["ef_search"] > 8
     assert ann_recall(index, vectors, "ip", held_out, 10) > max(narrow, 0.95)  # holds on queries it was not tuned on
     save_index(index, tmp_path / "hnsw.faiss")
@@ -66,8 +66,22 @@ def test_widening_stops_where_a_doubling_no_longer_pays():
     settings = IndexSettings(kind="hnsw", hnsw_ef_search=8, target_recall=1.0, min_recall_gain=1.0)
     index = build_index(vectors, "ip", settings)
     narrow = ann_recall(index, vectors, "ip", queries, 10)
-    assert widen_to_recall(index, vectors, "ip", queries, settings) == narrow
+    assert tune_search_breadth(index, vectors, "ip", queries, settings) == narrow
     assert search_breadth(index) == {"ef_search": 8}
+
+
+def test_a_search_wider_than_the_target_needs_is_narrowed_to_the_narrowest_that_reaches_it():
+    vectors = clustered(20_000, 32)
+    queries = clustered(500, 32, seed=2)
+    settings = IndexSettings(kind="hnsw", hnsw_ef_search=512, target_recall=0.9)
+    index = build_index(vectors, "ip", settings)
+    reached = tune_search_breadth(index, vectors, "ip", queries, settings)
+    ef = search_breadth(index)["ef_search"]
+    assert reached >= 0.9 and 10 <= ef < 512
+    assert ann_recall(index, vectors, "ip", queries, 10) == reached
+    if ef // 2 >= 10:  # one halving more would miss the target
+        index.hnsw.efSearch = ef // 2
+        assert ann_recall(index, vectors, "ip", queries, 10) < 0.9
 
 
 def test_flat_index_loads_memory_mapped(tmp_path):

@@ -9,7 +9,7 @@ from recsys.index.faiss_index import (
     save_index,
     search,
     search_breadth,
-    widen_to_recall,
+    tune_search_breadth,
 )
 
 __all__ = [
@@ -21,5 +21,5 @@ __all__ = [
     "save_index",
     "search",
     "search_breadth",
-    "widen_to_recall",
+    "tune_search_breadth",
 ]

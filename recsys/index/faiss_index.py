@@ -2,8 +2,8 @@
 
 Inner product for ALS (user . item is the ALS score); cosine as inner product over L2-normalised vectors. Under
 ``index.exact_below`` vectors the index is exact (flat); above, HNSW by default, or IVF-PQ when memory matters
-more than recall. Approximate indexes are checked against exact search at build time and widen their search
-until they reach ``index.target_recall`` (``widen_to_recall``); the recall and breadth go into the manifest.
+more than recall. Approximate indexes are checked against exact search at build time and search as narrowly as
+reaches ``index.target_recall`` (``tune_search_breadth``); the recall and breadth go into the manifest.
 Indexes load with their vectors memory-mapped, so service workers share those pages; an HNSW graph (about
 2 x hnsw_m x 4 bytes per vector) and IVF-PQ codes are read into each process.
 """
@@ -93,13 +93,15 @@ def _recall(index: faiss.Index, prepared_queries: np.ndarray, truth: np.ndarray)
     return float(np.mean(hits)) if hits else 1.0
 
 
-def widen_to_recall(
+def tune_search_breadth(
     index: faiss.Index, vectors: np.ndarray, metric: Metric, queries: np.ndarray, settings: IndexSettings, k: int = 10
 ) -> float:
-    """Double an approximate index's search breadth (HNSW efSearch, IVF nprobe) until its recall@k against exact
-    search on ``queries`` reaches ``index.target_recall``, the breadth its limit, or a plateau; returns the recall.
+    """Set an approximate index's search breadth (HNSW efSearch, IVF nprobe) to the narrowest that reaches
+    ``index.target_recall`` recall@k against exact search on ``queries``; returns the recall there.
 
-    A plateau: a doubling that gains less than ``index.min_recall_gain``. The narrower breadth is kept, since the
+    From the configured breadth: halve while the target still holds (down to k for HNSW, 1 for IVF), since each
+    halving about doubles the queries per second; or double until the target, the breadth's limit, or a plateau:
+    a doubling that gains less than ``index.min_recall_gain``. At a plateau the narrower breadth is kept, since the
     wider one costs about twice the time per query for nothing (an HNSW graph some true neighbours cannot be
     reached through stays at the same recall however wide the search). The breadth is saved with the index, so
     the service searches as widely as the build measured.
@@ -108,29 +110,29 @@ def widen_to_recall(
     truth = _exact_top_k(vectors, metric, q, k)
     recall = _recall(index, q, truth)
     if isinstance(index, faiss.IndexHNSW):
-        params, field, limit = index.hnsw, "efSearch", settings.hnsw_ef_search_max
+        params, field, floor, limit = index.hnsw, "efSearch", k, settings.hnsw_ef_search_max
     elif isinstance(index, faiss.IndexIVF):
-        params, field, limit = index, "nprobe", index.nlist
+        params, field, floor, limit = index, "nprobe", 1, index.nlist
     else:
         return recall
-    while recall < settings.target_recall and getattr(params, field) < limit:
-        narrower = getattr(params, field)
-        setattr(params, field, min(2 * narrower, limit))
-        wider = _recall(index, q, truth)
-        if wider - recall < settings.min_recall_gain:
-            log.info(
-                "%s %d -> %d: recall@%d %.3f -> %.3f, a plateau; keeping %d",
-                field,
-                narrower,
-                getattr(params, field),
-                k,
-                recall,
-                wider,
-                narrower,
-            )
-            setattr(params, field, narrower)
+
+    def recall_at(breadth: int) -> float:
+        setattr(params, field, breadth)
+        return _recall(index, q, truth)
+
+    target, breadth = settings.target_recall, getattr(params, field)
+    if recall >= target:
+        while breadth // 2 >= floor and (narrower := recall_at(breadth // 2)) >= target:
+            breadth, recall = breadth // 2, narrower
+    while recall < target and breadth < limit:
+        wider = min(2 * breadth, limit)
+        wider_recall = recall_at(wider)
+        if wider_recall - recall < settings.min_recall_gain:
+            log.info("%s %d -> %d: recall@%d %.3f -> %.3f, a plateau", field, breadth, wider, k, recall, wider_recall)
             break
-        recall = wider
+        breadth, recall = wider, wider_recall
+    setattr(params, field, breadth)
+    log.info("%s %d: recall@%d %.3f against exact search (target %.2f)", field, breadth, k, recall, target)
     return recall
 
 
