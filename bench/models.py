@@ -5,9 +5,10 @@ python bench/models.py [--ratings ../shared/data/yes_small] [--faiss-sizes 10000
 
 - ALS: recsys.models.ALS (confidence computed inside) against implicit's AlternatingLeastSquares called directly
   on the same confidences, same settings, best of 3 fits each; the overhead target is <= 5%.
-- FAISS: the index `index.kind=auto` picks (HNSW at these sizes), widened to `index.target_recall` on one set of
-  queries as the build does, against exact search (IndexFlatIP) over the same vectors: build seconds, queries per
-  second (1,000 other queries, one batch) and recall@10 against exact. Two kinds of vectors: learnt ALS factors
+- FAISS: HNSW (its search breadth set to `index.target_recall` on one set of queries, as the build does) and the
+  exact `pruned` kind, against exact search (IndexFlatIP, one batch of 1,000 queries) over the same vectors:
+  build seconds, queries per second (1,000 other queries: one batch for HNSW, one query at a time for `pruned`,
+  whose early stop is per query) and recall@10 against exact. Two kinds of vectors: learnt ALS factors
   (the items of the `make bench-serve` bundle, sampled to each size, queried by its users' factors, as
   /recommend queries them), and a stress case of isotropic clustered vectors queried from unrelated clusters.
 - recommend-for-all: users per second of jobs/recommend_all.py's batched top-k on torch (CPU here) over random
@@ -28,6 +29,7 @@ from timing import best_of, record
 REPO = Path(__file__).resolve().parent.parent
 DIM = 64
 QUERIES = 1000
+FAISS_KINDS = ("hnsw", "pruned")
 
 
 def bench_als(ratings_source: str) -> str:
@@ -123,29 +125,29 @@ def learnt(n: int, bundle: Path) -> VectorSet:
     return as_f32(items[sample]), as_f32(users[asked[:QUERIES]]), as_f32(users[asked[QUERIES:]])
 
 
-def bench_faiss(name: str, vector_set: VectorSet) -> str:
+def bench_faiss(name: str, vector_set: VectorSet, kind: str) -> str:
     import faiss
 
-    from recsys.index import ann_recall, build_index, choose_kind, search_breadth, tune_search_breadth
+    from recsys.index import ann_recall, build_index, search_breadth, search_many, tune_search_breadth
     from recsys.settings import IndexSettings
 
     vectors, tuning_queries, queries = vector_set
     n, dim = vectors.shape
-    settings = IndexSettings()
-    kind = choose_kind(n, settings)
+    settings = IndexSettings(kind=kind)
     start = time.perf_counter()
-    ann = build_index(vectors, "ip", settings)
-    tune_search_breadth(ann, vectors, "ip", tuning_queries, settings)  # as the build does, on other queries
+    index = build_index(vectors, "ip", settings)
+    tune_search_breadth(index, vectors, "ip", tuning_queries, settings)  # as the build does, on other queries
     build_s = time.perf_counter() - start
     exact = faiss.IndexFlatIP(dim)
     exact.add(vectors)
-    ann_s = best_of(lambda: ann.search(queries, 10))
+    index_s = best_of(lambda: search_many(index, queries, 10))
     exact_s = best_of(lambda: exact.search(queries, 10))
-    recall = ann_recall(ann, vectors, "ip", queries, 10)
+    recall = ann_recall(index, vectors, "ip", queries, 10)
     return (
-        f"| FAISS, {n:,} {name} x {dim} | {kind} {search_breadth(ann)} (build {build_s:.0f} s): "
-        f"{QUERIES / ann_s:,.0f} queries/s, "
-        f"recall@10 {recall:.3f} | exact: {QUERIES / exact_s:,.0f} queries/s | {exact_s / ann_s:.1f}x exact's QPS |"
+        f"| FAISS, {n:,} {name} x {dim} | {' '.join([kind, str(search_breadth(index) or '')]).strip()} "
+        f"(build {build_s:.0f} s): "
+        f"{QUERIES / index_s:,.0f} queries/s, recall@10 {recall:.3f} | exact: {QUERIES / exact_s:,.0f} queries/s "
+        f"| {exact_s / index_s:.1f}x exact's QPS |"
     )
 
 
@@ -199,8 +201,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--record", action="store_true", help="append the results to docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     runs = [lambda: bench_recommend_all(200_000, 50_000), lambda: bench_als(args.ratings)]
-    runs += [lambda n=n: bench_faiss("ALS item factors", learnt(n, args.factors)) for n in args.faiss_sizes]
-    runs += [lambda n=n: bench_faiss("isotropic vectors", isotropic(n)) for n in args.faiss_sizes]
+    for n in args.faiss_sizes:
+        runs += [lambda n=n, k=k: bench_faiss("ALS item factors", learnt(n, args.factors), k) for k in FAISS_KINDS]
+    for n in args.faiss_sizes:
+        runs += [lambda n=n, k=k: bench_faiss("isotropic vectors", isotropic(n), k) for k in FAISS_KINDS]
     rows = []
     for run in runs:
         rows.append(run())

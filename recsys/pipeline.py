@@ -290,11 +290,11 @@ def run_spark_stages(spark: SparkSession, source: InputSpec, settings: Settings,
 def write_index(
     bundle: BundleWriter, path: str, vectors: np.ndarray, metric: Metric, queries: np.ndarray, settings: Settings
 ) -> dict[str, Any]:
-    """Build and save one index; an approximate one widens its search until it reaches the target recall against
-    exact search on a sample of ``queries``, and records what it reached."""
+    """Build and save one index; any but flat is checked against exact search on a sample of ``queries`` (an
+    approximate one first sets its search breadth to the target recall), and records the recall it reached."""
     s = settings.index
     index = build_index(vectors, metric, s)
-    entry: dict[str, Any] = {"kind": choose_kind(len(vectors), s), "vectors": len(vectors), "metric": metric}
+    entry: dict[str, Any] = {"kind": choose_kind(len(vectors), metric, s), "vectors": len(vectors), "metric": metric}
     if entry["kind"] != "flat":
         sample = np.random.default_rng(0).choice(len(queries), min(len(queries), s.recall_queries), replace=False)
         entry["recall@10"] = tune_search_breadth(index, vectors, metric, queries[sample], s)

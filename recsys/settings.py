@@ -113,7 +113,9 @@ class BlendSettings(Section):
 class IndexSettings(Section):
     """FAISS index sizing: exact below ``exact_below`` vectors, approximate above (docs/models.md)."""
 
-    kind: Literal["auto", "flat", "hnsw", "ivfpq"] = Field("auto", description="auto: flat, or hnsw from exact_below.")
+    kind: Literal["auto", "flat", "pruned", "hnsw", "ivfpq"] = Field(
+        "auto", description="auto: flat below exact_below; above, pruned (exact) for inner product, hnsw for cosine."
+    )
     exact_below: int = Field(100_000, ge=1)
     hnsw_m: int = Field(32, ge=4, description="Graph neighbours per vector: more is better recall, more memory.")
     hnsw_ef_construction: int = Field(200, ge=8)

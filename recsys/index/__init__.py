@@ -9,6 +9,7 @@ from recsys.index.faiss_index import (
     save_index,
     search,
     search_breadth,
+    search_many,
     tune_search_breadth,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "save_index",
     "search",
     "search_breadth",
+    "search_many",
     "tune_search_breadth",
 ]
