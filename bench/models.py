@@ -96,7 +96,7 @@ def ratings_matrix(source: str) -> sp.csr_matrix:
     return matrix
 
 
-# (vectors, queries the build widens its search on, queries timed and scored)
+# (vectors, queries the build tunes its search breadth on, queries timed and scored)
 VectorSet = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -143,8 +143,9 @@ def bench_faiss(name: str, vector_set: VectorSet, kind: str) -> str:
     index_s = best_of(lambda: search_many(index, queries, 10))
     exact_s = best_of(lambda: exact.search(queries, 10))
     recall = ann_recall(index, vectors, "ip", queries, 10)
+    label = f"{kind} {search_breadth(index) or ''}".strip()
     return (
-        f"| FAISS, {n:,} {name} x {dim} | {' '.join([kind, str(search_breadth(index) or '')]).strip()} "
+        f"| FAISS, {n:,} {name} x {dim} | {label} "
         f"(build {build_s:.0f} s): "
         f"{QUERIES / index_s:,.0f} queries/s, recall@10 {recall:.3f} | exact: {QUERIES / exact_s:,.0f} queries/s "
         f"| {exact_s / index_s:.1f}x exact's QPS |"
