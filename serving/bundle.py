@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
 from recsys import artifacts, layout
 from recsys import schemas as S
-from recsys.index import load_index, search
+from recsys.index import Index, load_index, search
 from recsys.matrices import read_recent_items, read_user_items
 from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Recommender
 from recsys.models.base import l2_normalize
@@ -53,9 +52,9 @@ class LoadedBundle:
     item_index: dict[str, int]
     item2vec_user_vectors: np.ndarray  # L2-normalised: the cosine indexes' queries
     item2vec_item_vectors: np.ndarray  # L2-normalised
-    items_als: faiss.Index
-    items_item2vec: faiss.Index
-    users_item2vec: faiss.Index
+    items_als: Index
+    items_item2vec: Index
+    users_item2vec: Index
     history: History  # every user's held items (the seen filter) and latest items, as the models were fitted on
     als: ALS  # known users' factors, and folding in new users
     collection: Collection  # the training matrix's statistics: BM25 weights for fold-in, holders for the fallback
@@ -113,7 +112,7 @@ class LoadedBundle:
         """Its size, as /metrics reports it."""
         return {"users": len(self.user_ids), "items": self.items.height}
 
-    def indexes(self) -> dict[str, faiss.Index]:
+    def indexes(self) -> dict[str, Index]:
         """The FAISS indexes, named by their file in the bundle's indexes/ folder."""
         return {
             "items_als": self.items_als,

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 import polars as pl
 
 from recsys import artifacts, layout
 from recsys.images.decode import Limits, open_rgb, preprocess
 from recsys.images.head import Head
-from recsys.index import load_index, search
+from recsys.index import Index, load_index, search
 from recsys.models.base import l2_normalize
 from serving.bundle import UnknownId
 
@@ -35,7 +34,7 @@ class ImageBundle:
     index_of: dict[str, int]
     labels: list[str | None]
     vectors: np.ndarray  # L2-normalised, memory-mapped
-    index: faiss.Index
+    index: Index
     head: Head | None
 
     @classmethod
@@ -63,7 +62,7 @@ class ImageBundle:
     def rows(self) -> dict[str, int]:
         return {"images": len(self.ids)}
 
-    def indexes(self) -> dict[str, faiss.Index]:
+    def indexes(self) -> dict[str, Index]:
         return {"images": self.index}
 
     def _answer(self, vector: np.ndarray, k: int, exclude: int | None) -> list[dict[str, Any]]:

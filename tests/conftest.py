@@ -245,18 +245,21 @@ def serve():
         service.stop()
 
 
-def republish(root: Path, name: str) -> str:
-    """Publish the live bundle's files again as a new version, through the same writer the job uses."""
+def republish(root: Path, name: str, replaced: dict[str, Path] | None = None) -> str:
+    """Publish the live bundle's files again as a new version, through the same writer the job uses; ``replaced``
+    maps a file of the bundle to the file published in its place."""
     import shutil
 
     from recsys.artifacts import BundleWriter, load_manifest, resolve
 
     source = resolve(root, name)
     manifest = load_manifest(source)
+    replaced = replaced or {}
     with BundleWriter(root, name) as writer:
         for path in source.rglob("*"):
             if path.is_file() and path.name != "manifest.json":
-                shutil.copyfile(path, writer.path(path.relative_to(source).as_posix()))
+                relative = path.relative_to(source).as_posix()
+                shutil.copyfile(replaced.get(relative, path), writer.path(relative))
         kept = {k: v for k, v in manifest.items() if k not in {"format", "name", "version", "created", "files"}}
         writer.publish(kept)
     return writer.version

@@ -9,7 +9,7 @@ import pytest
 
 from recsys.artifacts import resolve, verify
 from serving.bundle import LoadedBundle
-from tests.conftest import run_build_job, run_job
+from tests.conftest import republish, run_build_job, run_job
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
 
@@ -121,6 +121,31 @@ def test_a_new_user_folded_in_gets_what_a_trained_user_with_the_same_items_gets(
         trained = [i["item"] for i in service.get("/recommend", user=user, k=10).json()["items"]]
         overlaps.append(len(set(got) & set(trained)) / 10)
     assert np.mean(overlaps) > 0.9, overlaps
+
+
+def test_the_pruned_als_index_serves_what_the_flat_one_does(built, service, serve, tmp_path):
+    """The ``pruned`` kind (what bundles above ``index.exact_below`` items get) is exact: over HTTP, with held
+    items excluded inside its scan and for folded-in users, it answers as the flat index of the small bundle."""
+    import shutil
+
+    from recsys import layout
+    from recsys.index import build_index, save_index
+    from recsys.settings import IndexSettings
+
+    folder, synth = built
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(folder / "artifacts", artifacts)
+    factors = np.load(resolve(artifacts, "e2e") / layout.ALS_ITEM_FACTORS)
+    save_index(build_index(factors, "ip", IndexSettings(kind="pruned")), tmp_path / "pruned.faiss")
+    republish(artifacts, "e2e", {layout.INDEX_ITEMS_ALS: tmp_path / "pruned.faiss"})
+    pruned = serve(artifacts, "e2e")
+    for user in [f"p{i}" for i in range(0, 1500, 50)]:
+        flat_answer, pruned_answer = (s.get("/recommend", user=user, k=20).json()["items"] for s in (service, pruned))
+        assert [i["item"] for i in pruned_answer] == [i["item"] for i in flat_answer], user
+        assert [i["score"] for i in pruned_answer] == pytest.approx([i["score"] for i in flat_answer], rel=1e-4)
+    items = synth.clicks.filter(synth.clicks["user_id"] == "p7")["item_id"].to_list()
+    folded = [s.post("/recommend", {"items": items, "k": 10}).json()["items"] for s in (service, pruned)]
+    assert [i["item"] for i in folded[1]] == [i["item"] for i in folded[0]]
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from recsys.index import (
     ann_recall,
     build_index,
     choose_kind,
-    faiss_index,
     load_index,
+    pruned,
     save_index,
     search,
     search_breadth,
@@ -42,32 +42,38 @@ def als_like(n: int, dim: int, seed: int = 0) -> np.ndarray:
     return (directions * rng.lognormal(-3.4, 1.0, size=(n, 1))).astype(np.float32)
 
 
-def test_pruned_search_is_exact_with_exclusions(tmp_path):
+def test_pruned_search_is_exact_with_exclusions(tmp_path, monkeypatch):
+    monkeypatch.setattr(pruned, "FIRST_BLOCK", 256)  # several blocks, so exclusions fall in each
     vectors, queries = als_like(30_000, 32), als_like(200, 32, seed=1) * 30
     save_index(build_index(vectors, "ip", IndexSettings(kind="pruned")), tmp_path / "pruned.faiss")
     index = load_index(tmp_path / "pruned.faiss")  # memory-mapped, as the service loads it
+    rng = np.random.default_rng(2)
     for row, query in enumerate(queries[:40]):
         ranked = np.argsort(-(vectors @ query))
-        exclude = ranked[: row % 4 * 3]  # 0, 3, 6 or 9 of the best excluded
+        # 0, 3, 6 or 9 of the best, and 20 anywhere in the best thousand
+        exclude = np.concatenate([ranked[: row % 4 * 3], rng.choice(ranked[:1000], 20)])
         ids, scores = search(index, query, 10, exclude=exclude)
-        assert ids.tolist() == ranked[len(exclude) : len(exclude) + 10].tolist()
+        assert ids.tolist() == ranked[~np.isin(ranked, exclude)][:10].tolist()
         assert scores == pytest.approx((vectors @ query)[ids], rel=1e-4)
-    assert ann_recall(index, vectors, "ip", queries, 10) == 1.0
+    assert ann_recall(index, vectors, "ip", queries, 10) == 1.0  # one batch (search_many)
 
 
 def test_pruned_search_stops_where_no_later_item_can_enter_the_top_k(monkeypatch):
     vectors, queries = als_like(30_000, 32), als_like(200, 32, seed=1) * 30
-    order = np.argsort(-np.linalg.norm(vectors, axis=1))
-    monkeypatch.setattr(faiss_index, "FIRST_BLOCK", 256)
-    scanned = []
-    for query in queries:
-        ids, _, depth = faiss_index.norm_bounded_top_k(vectors[order], order, query, 10)
-        assert ids.tolist() == np.argsort(-(vectors @ query))[:10].tolist()
-        scanned.append(depth)
+    monkeypatch.setattr(pruned, "FIRST_BLOCK", 256)
+    settings = IndexSettings(kind="pruned")
+    index = build_index(vectors, "ip", settings)
+    rows, _, scanned = index.scan(queries, 10)  # one batch, each query leaving it at its own bound
+    assert index.ids[rows].tolist() == np.argsort(-(queries @ vectors.T), axis=1)[:, :10].tolist()
     # measured 2026-11-22: median 2,048 of 30,000 (log-normal norms, sigma 1); the bound is what stops it
     assert np.median(scanned) <= 4096
-    equal_norms = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    assert faiss_index.norm_bounded_top_k(equal_norms, order, queries[0], 10)[2] == len(vectors)  # nothing to prune
+    assert len(set(scanned.tolist())) > 1  # queries stop at different depths
+    one_at_a_time = [index.scan(query[None], 10)[2][0] for query in queries]
+    assert scanned.tolist() == one_at_a_time
+    equal_norms = build_index(
+        vectors / np.linalg.norm(vectors, axis=1, keepdims=True), "ip", IndexSettings(kind="pruned")
+    )
+    assert equal_norms.scan(queries[:1], 10)[2][0] == len(vectors)  # nothing to prune
 
 
 # measured 2026-11-22 on these vectors: HNSW 0.99+, IVF-PQ with 8-byte codes 0.45 (it trades recall for memory)

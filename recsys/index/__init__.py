@@ -1,6 +1,7 @@
 """FAISS indexes over item and user vectors: build, save, load, search with already-seen ids excluded."""
 
 from recsys.index.faiss_index import (
+    Index,
     Metric,
     ann_recall,
     build_index,
@@ -14,6 +15,7 @@ from recsys.index.faiss_index import (
 )
 
 __all__ = [
+    "Index",
     "Metric",
     "ann_recall",
     "build_index",

@@ -2,11 +2,11 @@
 
 Inner product for ALS (user . item is the ALS score); cosine as inner product over L2-normalised vectors. Under
 ``index.exact_below`` vectors the index is exact (flat); above, inner-product indexes are ``pruned`` (exact search
-that stops early, below) and cosine ones HNSW; IVF-PQ when memory matters more than recall. Approximate indexes are
-checked against exact search at build time and search as narrowly as reaches ``index.target_recall``
-(``tune_search_breadth``); the recall and breadth go into the manifest. Indexes load with their vectors
-memory-mapped, so service workers share those pages; an HNSW graph (about 2 x hnsw_m x 4 bytes per vector) and
-IVF-PQ codes are read into each process.
+that stops early, recsys/index/pruned.py) and cosine ones HNSW; IVF-PQ when memory matters more than recall.
+Approximate indexes are checked against exact search at build time and search as narrowly as reaches
+``index.target_recall`` (``tune_search_breadth``); the recall and breadth go into the manifest. Indexes load with
+their vectors memory-mapped, so service workers share those pages; an HNSW graph (about 2 x hnsw_m x 4 bytes per
+vector) and IVF-PQ codes are read into each process, and so is a ``pruned`` index's row of each id (4 bytes).
 """
 
 from __future__ import annotations
@@ -19,21 +19,20 @@ from typing import Literal
 import faiss
 import numpy as np
 
+from recsys.index.pruned import NormOrdered, norm_ordered_index
 from recsys.models.base import l2_normalize
 from recsys.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
 Metric = Literal["ip", "cosine"]
+#: What ``build_index`` and ``load_index`` give: FAISS's own index, or a ``pruned`` one wrapped for its search.
+Index = faiss.Index | NormOrdered
 
 
 def prepare(vectors: np.ndarray, metric: Metric) -> np.ndarray:
     """The float32 rows the index stores: normalised for cosine."""
     return l2_normalize(vectors) if metric == "cosine" else np.ascontiguousarray(vectors, dtype=np.float32)
-
-
-#: Vectors a pruned search scores before it first checks its bound; each later block doubles what it has scored.
-FIRST_BLOCK = 4096
 
 
 def choose_kind(n_vectors: int, metric: Metric, settings: IndexSettings) -> str:
@@ -46,14 +45,14 @@ def choose_kind(n_vectors: int, metric: Metric, settings: IndexSettings) -> str:
     return "pruned" if metric == "ip" else "hnsw"
 
 
-def build_index(vectors: np.ndarray, metric: Metric, settings: IndexSettings | None = None) -> faiss.Index:
+def build_index(vectors: np.ndarray, metric: Metric, settings: IndexSettings | None = None) -> Index:
     """An inner-product index over ``vectors`` of the kind ``choose_kind`` picks."""
     settings = settings or IndexSettings()
     data = prepare(vectors, metric)
     n, dim = data.shape
     kind = choose_kind(n, metric, settings)
     if kind == "pruned":
-        index = _norm_ordered(data)
+        index = NormOrdered.of(norm_ordered_index(data))
     else:
         if kind == "flat":
             index = faiss.IndexFlatIP(dim)
@@ -65,20 +64,6 @@ def build_index(vectors: np.ndarray, metric: Metric, settings: IndexSettings | N
             index = _trained_ivfpq(data, settings)
         index.add(data)
     log.info("FAISS %s index: %d vectors of %d dimensions", kind, n, dim)
-    return index
-
-
-def _norm_ordered(data: np.ndarray) -> faiss.IndexIDMap:
-    """The ``pruned`` kind: a flat index holding the vectors by descending norm, each under its own position as id.
-
-    Plain FAISS (written, read and memory-mapped like any flat index; its own ``search`` is exact), read by
-    ``search`` here as an early-stopping scan: an item scores at most |query| x |item| (Cauchy-Schwarz), so once
-    |query| x the next norm is below the k-th score found, nothing later can enter the top k. ALS item norms
-    grow with popularity and are very skewed, so that point comes early (docs/models.md).
-    """
-    order = np.argsort(-np.linalg.norm(data, axis=1), kind="stable")
-    index = faiss.IndexIDMap(faiss.IndexFlatIP(data.shape[1]))
-    index.add_with_ids(data[order], order.astype(np.int64))
     return index
 
 
@@ -99,7 +84,7 @@ def _trained_ivfpq(data: np.ndarray, settings: IndexSettings) -> faiss.Index:
     return index
 
 
-def ann_recall(index: faiss.Index, vectors: np.ndarray, metric: Metric, queries: np.ndarray, k: int) -> float:
+def ann_recall(index: Index, vectors: np.ndarray, metric: Metric, queries: np.ndarray, k: int) -> float:
     """Share of exact search's top-k that ``index`` also returns, averaged over ``queries``."""
     q = prepare(queries, metric)
     return _recall(index, q, _exact_top_k(vectors, metric, q, k))
@@ -112,14 +97,14 @@ def _exact_top_k(vectors: np.ndarray, metric: Metric, prepared_queries: np.ndarr
     return exact.search(prepared_queries, k)[1]
 
 
-def _recall(index: faiss.Index, prepared_queries: np.ndarray, truth: np.ndarray) -> float:
+def _recall(index: Index, prepared_queries: np.ndarray, truth: np.ndarray) -> float:
     found = search_many(index, prepared_queries, truth.shape[1])
     hits = [len(set(t[t >= 0]) & set(f[f >= 0])) / max(1, (t >= 0).sum()) for t, f in zip(truth, found, strict=True)]
     return float(np.mean(hits)) if hits else 1.0
 
 
 def tune_search_breadth(
-    index: faiss.Index, vectors: np.ndarray, metric: Metric, queries: np.ndarray, settings: IndexSettings, k: int = 10
+    index: Index, vectors: np.ndarray, metric: Metric, queries: np.ndarray, settings: IndexSettings, k: int = 10
 ) -> float:
     """Set an approximate index's search breadth (HNSW efSearch, IVF nprobe) to the narrowest that reaches
     ``index.target_recall`` recall@k against exact search on ``queries``; returns the recall there.
@@ -161,7 +146,7 @@ def tune_search_breadth(
     return recall
 
 
-def search_breadth(index: faiss.Index) -> dict[str, int]:
+def search_breadth(index: Index) -> dict[str, int]:
     """The search breadth an approximate index will use, for the manifest."""
     if isinstance(index, faiss.IndexHNSW):
         return {"ef_search": int(index.hnsw.efSearch)}
@@ -170,13 +155,15 @@ def search_breadth(index: faiss.Index) -> dict[str, int]:
     return {}
 
 
-def save_index(index: faiss.Index, path: Path) -> None:
-    faiss.write_index(index, str(path))
+def save_index(index: Index, path: Path) -> None:
+    faiss.write_index(index.index if isinstance(index, NormOrdered) else index, str(path))
 
 
-def load_index(path: Path, mmap: bool = True) -> faiss.Index:
-    """Read an index; its stored vectors stay memory-mapped (read-only), shared by every process that maps them."""
-    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+def load_index(path: Path, mmap: bool = True) -> Index:
+    """Read an index; its stored vectors stay memory-mapped (read-only), shared by every process that maps them.
+    Only the ``pruned`` kind is written as an ``IndexIDMap``."""
+    index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+    return NormOrdered.of(index) if isinstance(index, faiss.IndexIDMap) else index
 
 
 def _search_parameters(index: faiss.Index, selector: faiss.IDSelector) -> faiss.SearchParameters:
@@ -188,15 +175,13 @@ def _search_parameters(index: faiss.Index, selector: faiss.IDSelector) -> faiss.
     return faiss.SearchParameters(sel=selector)
 
 
-def search(
-    index: faiss.Index, query: np.ndarray, k: int, exclude: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def search(index: Index, query: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (ids, scores) for one query vector; ``exclude`` ids are filtered inside the search (ID selector).
 
     Fewer than k results come back as id -1, which are dropped.
     """
-    if isinstance(index, faiss.IndexIDMap):
-        return _pruned_search(index, query, k, exclude)
+    if isinstance(index, NormOrdered):
+        return index.search(query, k, exclude)
     params = None
     if exclude is not None and len(exclude):
         excluded = faiss.IDSelectorBatch(np.ascontiguousarray(exclude, dtype=np.int64))
@@ -207,51 +192,8 @@ def search(
     return ids[0][keep], scores[0][keep]
 
 
-def search_many(index: faiss.Index, queries: np.ndarray, k: int) -> np.ndarray:
-    """Top-k ids of each query row, padded with -1: one batch for FAISS's own kinds, one query at a time for
-    ``pruned`` (how the service asks, and where its early stop is decided per query)."""
-    if not isinstance(index, faiss.IndexIDMap):
-        return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)[1]
-    found = np.full((len(queries), k), -1, dtype=np.int64)
-    for row, query in enumerate(queries):
-        ids, _ = _pruned_search(index, query, k, None)
-        found[row, : len(ids)] = ids
-    return found
-
-
-def _pruned_search(
-    index: faiss.IndexIDMap, query: np.ndarray, k: int, exclude: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k (ids, scores) of a ``pruned`` index, read in place (nothing copied from a memory-mapped file)."""
-    n, dim = index.ntotal, index.d
-    vectors = faiss.rev_swig_ptr(faiss.downcast_index(index.index).get_xb(), n * dim).reshape(n, dim)
-    positions = faiss.rev_swig_ptr(index.id_map.data(), n)
-    ids, scores, _ = norm_bounded_top_k(vectors, positions, query, k, exclude)
-    return ids, scores
-
-
-def norm_bounded_top_k(
-    vectors: np.ndarray, ids: np.ndarray, query: np.ndarray, k: int, exclude: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Exact inner-product top-k (ids, scores) over ``vectors`` sorted by descending norm, and how many were
-    scored: blocks in order (FIRST_BLOCK, then doubling) until |query| x the next norm is below the k-th score."""
-    q = np.ascontiguousarray(query, dtype=np.float32).ravel()
-    q_norm = float(np.linalg.norm(q))
-    excluded = np.asarray(exclude, dtype=np.int64) if exclude is not None and len(exclude) else None
-    n = len(vectors)
-    scores, scanned = np.empty(0, dtype=np.float32), 0
-    while scanned < n:
-        end = min(n, max(FIRST_BLOCK, 2 * scanned))
-        block = vectors[scanned:end] @ q
-        if excluded is not None:
-            block[np.isin(ids[scanned:end], excluded)] = -np.inf
-        scores, scanned = np.concatenate([scores, block]), end
-        if scanned < n and len(scores) >= k:
-            kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-            if q_norm * float(np.linalg.norm(vectors[scanned])) <= kth:
-                break
-    k = min(k, len(scores))
-    top = np.argpartition(-scores, k - 1)[:k] if k else np.empty(0, dtype=np.int64)
-    top = top[np.argsort(-scores[top], kind="stable")]
-    top = top[np.isfinite(scores[top])]
-    return ids[top].copy(), scores[top], scanned
+def search_many(index: Index, queries: np.ndarray, k: int) -> np.ndarray:
+    """Top-k ids of each query row, best first, padded with -1: one batch."""
+    if isinstance(index, NormOrdered):
+        return index.search_many(queries, k)
+    return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)[1]
