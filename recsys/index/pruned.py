@@ -86,28 +86,32 @@ class NormOrdered:
             if masked is not None:
                 lo, hi = np.searchsorted(masked, (start, end))
                 block[:, masked[lo:hi] - start] = -np.inf
-            cols, scores = _above(block, best[pending].min(axis=1)) if start else _top_k(block, k)
+            each = np.arange(len(pending))[:, None]
+            if start:
+                cols, scores = _above(block, best[pending].min(axis=1))
+            else:
+                cols = _top_k(block, k)
+                scores = block[each, cols]
             if cols.shape[1]:
-                merged = np.hstack([best[pending], scores])
-                merged_rows = np.hstack([best_rows[pending], cols + start])
-                keep = _top_k(merged, k)[0]
-                best[pending] = np.take_along_axis(merged, keep, axis=1)
-                best_rows[pending] = np.take_along_axis(merged_rows, keep, axis=1)
+                merged = np.concatenate([best[pending], scores], axis=1)
+                merged_rows = np.concatenate([best_rows[pending], cols + start], axis=1)
+                keep = _top_k(merged, k)
+                best[pending], best_rows[pending] = merged[each, keep], merged_rows[each, keep]
             scanned[pending], start = end, end
             if start < n:
-                reach = bounds[pending] * float(np.linalg.norm(self.vectors[start]))
-                pending = pending[best[pending].min(axis=1) < reach]
+                next_norm = np.sqrt(float(self.vectors[start] @ self.vectors[start]))
+                pending = pending[best[pending].min(axis=1) < bounds[pending] * next_norm]
         order = np.argsort(-best, axis=1, kind="stable")
-        return np.take_along_axis(best_rows, order, axis=1), np.take_along_axis(best, order, axis=1), scanned
+        each = np.arange(len(q))[:, None]
+        return best_rows[each, order], best[each, order], scanned
 
 
-def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Columns and scores of each row's k largest scores, in no order."""
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Columns of each row's k largest scores, in no order."""
     width = scores.shape[1]
     if width <= k:
-        return np.broadcast_to(np.arange(width), scores.shape), scores
-    cols = np.argpartition(scores, width - k, axis=1)[:, width - k :]
-    return cols, np.take_along_axis(scores, cols, axis=1)
+        return np.broadcast_to(np.arange(width), scores.shape)
+    return np.argpartition(scores, width - k, axis=1)[:, width - k :]
 
 
 def _above(scores: np.ndarray, floors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
