@@ -114,24 +114,43 @@ BLEND_GRID = {
 BLEND_OFFSETS = [10.0, 60.0]
 
 
+def fuse_scores(lists: list[tuple[np.ndarray, np.ndarray]], weights: list[float], n_items: int) -> np.ndarray:
+    """The alternative to rank fusion, for comparison: CombSUM of each list's scores min-max scaled per user (Lee,
+    SIGIR 1997), so scores on unrelated scales add up."""
+    fused = np.zeros((lists[0][0].shape[0], n_items), dtype=np.float32)
+    for (ids, scores), weight in zip(lists, weights, strict=True):
+        listed = ids >= 0
+        kept = np.where(listed, scores, np.nan)
+        low, high = np.nanmin(kept, axis=1, keepdims=True), np.nanmax(kept, axis=1, keepdims=True)
+        scaled = (kept - low) / np.maximum(high - low, 1e-9)
+        rows, ranks = np.nonzero(listed)
+        fused[rows, ids[rows, ranks]] += weight * scaled[rows, ranks]
+    fused[fused == 0] = -np.inf
+    return fused
+
+
 def tune_blend(paths: Tables, work: Path, settings: Settings) -> dict[str, dict[str, float]]:
-    """recall@k of the rank fusion for every weight point, from each model's lists ranked once."""
+    """recall@k of the rank fusion for every weight point, from each model's lists ranked once; and of score
+    fusion (``fuse_scores``) at the same points, which the blend does not use."""
     users, held = read_holdout(str(work / "holdout"))
     k, depth = settings.evaluation.k, settings.blend.depth
     fitted = fit_models(None, paths, settings)  # implicit ALS: the Spark session is only for als.backend=spark
     singles = (fitted.als, fitted.item2vec, fitted.cooccurrence, fitted.ease)  # yes_small is small enough for EASE
-    ranked = {m.name: m.recommend(users, fitted.history, depth)[0] for m in singles}
+    lists = {m.name: m.recommend(users, fitted.history, depth) for m in singles}
     seen = fitted.history.user_items[users]
     relevant = [np.array([item]) for item in held]
-    results = {name: {f"recall@{k}": recall_at_k(ids, relevant, k)} for name, ids in ranked.items()}
-    for offset in BLEND_OFFSETS:
-        for point in grid(BLEND_GRID):
-            if not any(point.values()):
-                continue
-            scores = fuse([ranked[name] for name in point], list(point.values()), paths.n_items, offset)
-            ids, _ = top_k(scores, seen, k)
-            name = " ".join(f"{n}={w}" for n, w in point.items()) + f" rank_offset={offset}"
-            results[name] = {f"recall@{k}": recall_at_k(ids, relevant, k)}
+    results = {name: {f"recall@{k}": recall_at_k(ids, relevant, k)} for name, (ids, _) in lists.items()}
+
+    def scored(fused: np.ndarray, name: str) -> None:
+        results[name] = {f"recall@{k}": recall_at_k(top_k(fused, seen, k)[0], relevant, k)}
+
+    for point in grid(BLEND_GRID):
+        if not any(point.values()):
+            continue
+        weights, name = list(point.values()), " ".join(f"{n}={w}" for n, w in point.items())
+        for offset in BLEND_OFFSETS:
+            scored(fuse([lists[n][0] for n in point], weights, paths.n_items, offset), f"{name} rank_offset={offset}")
+        scored(fuse_scores([lists[n] for n in point], weights, paths.n_items), f"{name} score fusion")
     return results
 
 
