@@ -79,7 +79,8 @@ def main(argv: list[str]) -> int:
         embedded = embed_files(data, s.backbone, args.device, s.batch_size, limits, s.decode_threads)
         assert sum(1 for e in embedded if e.vector is not None) == n
 
-    raw, ours = n / best_of(backbone_only), n / best_of(job_path)  # best of 3 each: the machine is shared
+    raw_s, ours_s = best_of(backbone_only, job_path)
+    raw, ours = n / raw_s, n / ours_s
     device = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} torch threads"
     rows = [
         f"| {n:,} images ({args.images.name}), batch {s.batch_size}, {device}, "

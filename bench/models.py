@@ -1,10 +1,10 @@
 """Model-side benchmarks, each beside its peer in the same run: ALS, FAISS, recommend-for-all.
 
 python bench/models.py [--ratings ../shared/data/yes_small] [--faiss-sizes 100000 1000000]
-                       [--factors data/bench/artifacts/big] [--record]
+                       [--factors data/bench/artifacts/big] [--only recommend-all als faiss] [--record]
 
 - ALS: recsys.models.ALS (confidence computed inside) against implicit's AlternatingLeastSquares called directly
-  on the same confidences, same settings, best of 3 fits each; the overhead target is <= 5%.
+  on the same confidences, same settings, best of 5 fits each, taking turns; the overhead target is <= 5%.
 - FAISS: HNSW (its search breadth set to `index.target_recall` on one set of queries, as the build does) and the
   exact `pruned` kind, against exact search (IndexFlatIP, one batch of 1,000 queries) over the same vectors:
   build seconds, queries per second (1,000 other queries in one batch, the ratio's basis; and one at a time, as
@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 DIM = 64
 QUERIES = 1000
 FAISS_KINDS = ("hnsw", "pruned")
+BENCHES = ("recommend-all", "als", "faiss")
 
 
 def bench_als(ratings_source: str) -> str:
@@ -55,8 +56,7 @@ def bench_als(ratings_source: str) -> str:
                 random_state=settings.seed,
             ).fit(weights, show_progress=False)
 
-    ours = best_of(lambda: ALS(settings).fit(user_items))
-    theirs = best_of(direct)
+    ours, theirs = best_of(lambda: ALS(settings).fit(user_items), direct, repeats=5)
     return (
         f"| ALS fit, {user_items.shape[0]:,} x {user_items.shape[1]:,}, {user_items.nnz:,} ratings, "
         f"{settings.factors} factors, {settings.iterations} iterations | recsys ALS {ours:.2f} s | implicit "
@@ -140,9 +140,11 @@ def bench_faiss(name: str, vector_set: VectorSet, kind: str) -> str:
     build_s = time.perf_counter() - start
     exact = faiss.IndexFlatIP(dim)
     exact.add(vectors)
-    index_s = best_of(lambda: search_many(index, queries, 10))
-    one_s = best_of(lambda: [search(index, query, 10) for query in queries])  # as the service asks
-    exact_s = best_of(lambda: exact.search(queries, 10))
+    index_s, one_s, exact_s = best_of(
+        lambda: search_many(index, queries, 10),
+        lambda: [search(index, query, 10) for query in queries],  # as the service asks
+        lambda: exact.search(queries, 10),
+    )
     recall = ann_recall(index, vectors, "ip", queries, 10)
     label = f"{kind} {search_breadth(index) or ''}".strip()
     return (
@@ -183,7 +185,7 @@ def bench_recommend_all(n_users: int, n_items: int) -> str:
             part = np.argpartition(-scores, 99, axis=1)[:, :100]
             np.take_along_axis(scores, part, axis=1).argsort(axis=1)
 
-    torch_s, numpy_s = best_of(ours, 1), best_of(numpy_peer, 1)
+    torch_s, numpy_s = best_of(ours, numpy_peer, repeats=1)
     return (
         f"| recommend-for-all, {n_users:,} users x {n_items:,} items, top 100 | torch CPU "
         f"{n_users / torch_s:,.0f} users/s | numpy {n_users / numpy_s:,.0f} users/s | "
@@ -201,13 +203,24 @@ def main(argv: list[str]) -> int:
         default=REPO / "data" / "bench" / "artifacts" / "big",
         help="a bundle home whose latest ALS factors are the vectors FAISS is measured on (make bench builds it)",
     )
+    parser.add_argument(
+        "--only", nargs="+", choices=BENCHES, default=list(BENCHES), help="run these benchmarks (default: all)"
+    )
     parser.add_argument("--record", action="store_true", help="append the results to docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
-    runs = [lambda: bench_recommend_all(200_000, 50_000), lambda: bench_als(args.ratings)]
-    for n in args.faiss_sizes:
-        runs += [lambda n=n, k=k: bench_faiss("ALS item factors", learnt(n, args.factors), k) for k in FAISS_KINDS]
-    for n in args.faiss_sizes:
-        runs += [lambda n=n, k=k: bench_faiss("isotropic vectors", isotropic(n), k) for k in FAISS_KINDS]
+    runs = []
+    if "recommend-all" in args.only:
+        runs.append(lambda: bench_recommend_all(200_000, 50_000))
+    if "als" in args.only:
+        runs.append(lambda: bench_als(args.ratings))
+    if "faiss" in args.only:
+        vector_sets = (("ALS item factors", lambda n: learnt(n, args.factors)), ("isotropic vectors", isotropic))
+        for name, vectors in vector_sets:
+            runs += [
+                lambda n=n, k=k, name=name, vectors=vectors: bench_faiss(name, vectors(n), k)
+                for n in args.faiss_sizes
+                for k in FAISS_KINDS
+            ]
     rows = []
     for run in runs:
         rows.append(run())

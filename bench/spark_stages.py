@@ -93,8 +93,7 @@ def measure(work: Path, rows: int, als: bool) -> dict[str, float]:
             counts = pl.scan_parquet(f"{source}/*.parquet").group_by(S.USER_ID, S.ITEM_ID).agg(pl.len().alias(S.COUNT))
             counts.sink_parquet(f"{scratch}/polars_counts.parquet")
 
-        figures["spark_count_s"] = best_of(spark_count)
-        figures["polars_count_s"] = best_of(polars_count)
+        figures["spark_count_s"], figures["polars_count_s"] = best_of(spark_count, polars_count)
 
         if als:
             figures.update(time_als(spark, outputs.tables))

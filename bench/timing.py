@@ -11,14 +11,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 
-def best_of(run: Callable[[], object], repeats: int = 3) -> float:
-    """Best wall time of ``repeats`` runs: the first run also pays for warm-up (JIT, caches, page faults)."""
-    times = []
+def best_of(*runs: Callable[[], object], repeats: int = 3) -> list[float]:
+    """Best wall time of each run over ``repeats`` rounds, the runs taking turns within a round (a, b, a, b, ...):
+    on shared cores the machine's speed drifts, and timing one run's repeats before the other's lets the drift
+    favour one side. The first round also pays for warm-up (JIT, caches, page faults)."""
+    times: list[list[float]] = [[] for _ in runs]
     for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for run, taken in zip(runs, times, strict=True):
+            start = time.perf_counter()
+            run()
+            taken.append(time.perf_counter() - start)
+    return [min(taken) for taken in times]
 
 
 def machine() -> str:
