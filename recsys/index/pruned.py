@@ -17,8 +17,6 @@ import numpy as np
 
 #: Vectors a search scores before it first checks its bound; each later block doubles what it has scored.
 FIRST_BLOCK = 2048
-#: Scores one block may hold across the queries of a batch (64 MiB of float32): a cap on the block, not on the scan.
-BLOCK_SCORES = 1 << 24
 
 
 def norm_ordered_index(data: np.ndarray) -> faiss.IndexIDMap:
@@ -32,8 +30,8 @@ def norm_ordered_index(data: np.ndarray) -> faiss.IndexIDMap:
 @dataclass(frozen=True, eq=False)
 class NormOrdered:
     """A ``pruned`` index ready to search: views of the vectors and ids FAISS stores (nothing copied, so memory-mapped
-    pages stay shared between processes) and the row of each id (4 bytes per vector, in each process), which lets
-    excluded ids be masked by row instead of comparing every scored id with them."""
+    pages stay shared between processes) and the row of each id (4 bytes per vector, in each process), which tells
+    each block how many excluded ids it holds without comparing every scored id with them."""
 
     index: faiss.IndexIDMap
     vectors: np.ndarray  # by descending norm
@@ -70,8 +68,10 @@ class NormOrdered:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top-k (rows, scores) per query, best first (-inf where fewer than k), and how many rows each scored.
 
-        All queries share each block's matrix product; a query leaves the batch once its bound is met. ``masked``:
-        sorted rows scored -inf, for a batch of one query.
+        Each block's top k comes from FAISS's brute-force ``knn`` over that slice of the stored vectors (one C++ call:
+        a BLAS product for a batch, a SIMD loop for one query) and is merged into the running top k; a query leaves
+        the batch once its bound is met. ``masked``: sorted rows left out, for a batch of one query; a block is
+        asked for as many more results as it holds masked rows, which are then dropped.
         """
         q = np.ascontiguousarray(queries, dtype=np.float32).reshape(len(queries), -1)
         n, k = len(self.vectors), min(k, len(self.vectors))
@@ -81,22 +81,18 @@ class NormOrdered:
         bounds = np.linalg.norm(q, axis=1)
         pending, start = np.arange(len(q)), 0
         while len(pending) and start < n and k:
-            end = min(n, start + max(FIRST_BLOCK, min(start, BLOCK_SCORES // len(pending))))
-            block = np.ascontiguousarray((self.vectors[start:end] @ q[pending].T).T)  # 7x q @ V.T for one query
-            if masked is not None:
-                lo, hi = np.searchsorted(masked, (start, end))
-                block[:, masked[lo:hi] - start] = -np.inf
+            end = min(n, start + max(FIRST_BLOCK, start))
+            lo, hi = np.searchsorted(masked, (start, end)) if masked is not None else (0, 0)
+            wanted = int(min(k + hi - lo, end - start))
+            found, rows = faiss.knn(q[pending], self.vectors[start:end], wanted, faiss.METRIC_INNER_PRODUCT)
+            rows += start
+            if hi > lo:
+                found[np.isin(rows, masked[lo:hi])] = -np.inf
             each = np.arange(len(pending))[:, None]
-            if start:
-                cols, scores = _above(block, best[pending].min(axis=1))
-            else:
-                cols = _top_k(block, k)
-                scores = block[each, cols]
-            if cols.shape[1]:
-                merged = np.concatenate([best[pending], scores], axis=1)
-                merged_rows = np.concatenate([best_rows[pending], cols + start], axis=1)
-                keep = _top_k(merged, k)
-                best[pending], best_rows[pending] = merged[each, keep], merged_rows[each, keep]
+            merged = np.concatenate([best[pending], found], axis=1)
+            merged_rows = np.concatenate([best_rows[pending], rows], axis=1)
+            keep = np.argpartition(merged, merged.shape[1] - k, axis=1)[:, merged.shape[1] - k :]
+            best[pending], best_rows[pending] = merged[each, keep], merged_rows[each, keep]
             scanned[pending], start = end, end
             if start < n:
                 next_norm = np.sqrt(float(self.vectors[start] @ self.vectors[start]))
@@ -104,24 +100,3 @@ class NormOrdered:
         order = np.argsort(-best, axis=1, kind="stable")
         each = np.arange(len(q))[:, None]
         return best_rows[each, order], best[each, order], scanned
-
-
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Columns of each row's k largest scores, in no order."""
-    width = scores.shape[1]
-    if width <= k:
-        return np.broadcast_to(np.arange(width), scores.shape)
-    return np.argpartition(scores, width - k, axis=1)[:, width - k :]
-
-
-def _above(scores: np.ndarray, floors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Columns and scores of each row's scores above its floor (its k-th best so far), padded with -inf: after the
-    first block they are few, so this is a comparison where a partition would read the block again."""
-    hit_rows, hit_cols = np.nonzero(scores > floors[:, None])
-    width = int(np.bincount(hit_rows).max()) if len(hit_rows) else 0
-    slot = np.arange(len(hit_rows)) - np.searchsorted(hit_rows, hit_rows)  # place within its row
-    cols = np.zeros((len(scores), width), dtype=np.int64)
-    found = np.full((len(scores), width), -np.inf, dtype=np.float32)
-    cols[hit_rows, slot] = hit_cols
-    found[hit_rows, slot] = scores[hit_rows, hit_cols]
-    return cols, found
