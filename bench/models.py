@@ -148,8 +148,7 @@ def bench_faiss(name: str, vector_set: VectorSet, kind: str) -> str:
     recall = ann_recall(index, vectors, "ip", queries, 10)
     label = f"{kind} {search_breadth(index) or ''}".strip()
     return (
-        f"| FAISS, {n:,} {name} x {dim} | {label} "
-        f"(build {build_s:.0f} s): "
+        f"| FAISS, {n:,} {name} x {dim} | {label} (build {build_s:.0f} s): "
         f"{QUERIES / index_s:,.0f} queries/s in one batch, {QUERIES / one_s:,.0f} one at a time, "
         f"recall@10 {recall:.3f} | exact: {QUERIES / exact_s:,.0f} queries/s "
         f"| {exact_s / index_s:.1f}x exact's QPS |"

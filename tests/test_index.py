@@ -70,9 +70,7 @@ def test_pruned_search_stops_where_no_later_item_can_enter_the_top_k(monkeypatch
     assert len(set(scanned.tolist())) > 1  # queries stop at different depths
     one_at_a_time = [index.scan(query[None], 10)[2][0] for query in queries]
     assert scanned.tolist() == one_at_a_time
-    equal_norms = build_index(
-        vectors / np.linalg.norm(vectors, axis=1, keepdims=True), "ip", IndexSettings(kind="pruned")
-    )
+    equal_norms = build_index(vectors / np.linalg.norm(vectors, axis=1, keepdims=True), "ip", settings)
     assert equal_norms.scan(queries[:1], 10)[2][0] == len(vectors)  # nothing to prune
 
 
