@@ -1,6 +1,7 @@
 """Choose model settings on a validation split carved out of the training data; the test split is never seen.
 
-python bench/tune.py --input ../shared/data/yes_small --format yes [--work DIR] [--grid item2vec|als|ease|blend]
+python bench/tune.py --input ../shared/data/yes_small --format yes [--work DIR]
+    [--grid item2vec|als|ease|user_knn|blend]
 
 Splits as the build job does (last item of a seeded share of playlists held out as the test split), then carves
 a validation split out of what remains the same way with the next seed. Spark writes the fit tables once; each
@@ -26,11 +27,11 @@ from recsys.evaluation.metrics import recall_at_k
 from recsys.evaluation.offline import evaluate, format_table
 from recsys.io import InputSpec, read_interactions
 from recsys.matrices import read_history, read_holdout
-from recsys.models import ALS, EASE, Item2Vec
+from recsys.models import ALS, EASE, Item2Vec, UserKNN
 from recsys.models.base import top_k
 from recsys.models.blend import fuse
 from recsys.pipeline import Tables, fit_models, split_for_evaluation, write_split
-from recsys.settings import ALSSettings, EaseSettings, Item2VecSettings, Settings
+from recsys.settings import ALSSettings, EaseSettings, Item2VecSettings, Settings, UserKNNSettings
 from recsys.spark import idmap
 from recsys.spark.session import spark_session
 
@@ -88,12 +89,23 @@ ALS_GRID = {
 
 
 EASE_GRID = {"l2": [20.0, 50.0, 100.0, 200.0], "top_n": [100, 300, 1000]}
+USER_KNN_GRID = {
+    "neighbours": [50, 100, 200, 400, 800],
+    "length_exponent": [0.25, 0.5, 0.75, 1.0],
+    "idf": [False, True],
+}
 
 
 def tune_matrix_model(
-    model: type[ALS | EASE], settings: type[ALSSettings | EaseSettings], axes: dict, paths: Tables, work: Path, k: int
+    model: type[ALS | EASE | UserKNN],
+    settings: type[ALSSettings | EaseSettings | UserKNNSettings],
+    axes: dict,
+    paths: Tables,
+    work: Path,
+    k: int,
 ) -> dict[str, dict[str, float]]:
-    """recall@k of a model fitted on the user x item matrix alone (ALS, EASE), for every point of ``axes``."""
+    """recall@k of a model fitted on the user x item matrix alone (ALS, EASE, user kNN), for every point of
+    ``axes``."""
     users, held = read_holdout(str(work / "holdout"))
     history = read_history(paths.ratings, paths.sequences, paths.n_users, paths.n_items, 1)
     results = {}
@@ -110,6 +122,7 @@ BLEND_GRID = {
     "item2vec": [0.0, 0.5, 1.0],
     "cooccurrence": [0.0, 0.5, 1.0],
     "ease": [0.0, 0.5, 1.0],
+    "user_knn": [0.0, 0.5, 1.0],
 }
 BLEND_OFFSETS = [10.0, 60.0]
 
@@ -135,7 +148,7 @@ def tune_blend(paths: Tables, work: Path, settings: Settings) -> dict[str, dict[
     users, held = read_holdout(str(work / "holdout"))
     k, depth = settings.evaluation.k, settings.blend.depth
     fitted = fit_models(None, paths, settings)  # implicit ALS: the Spark session is only for als.backend=spark
-    singles = (fitted.als, fitted.item2vec, fitted.cooccurrence, fitted.ease)  # yes_small is small enough for EASE
+    singles = (fitted.als, fitted.item2vec, fitted.cooccurrence, fitted.ease, fitted.user_knn)  # EASE fits yes_small
     lists = {m.name: m.recommend(users, fitted.history, depth) for m in singles}
     seen = fitted.history.user_items[users]
     relevant = [np.array([item]) for item in held]
@@ -158,7 +171,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", required=True)
     parser.add_argument("--format", required=True)
-    parser.add_argument("--grid", choices=["item2vec", "als", "ease", "blend"], default="item2vec")
+    parser.add_argument("--grid", choices=["item2vec", "als", "ease", "user_knn", "blend"], default="item2vec")
     parser.add_argument("--work", type=Path, help="keep the validation tables here (default: a temporary folder)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
@@ -172,6 +185,8 @@ def main(argv: list[str]) -> int:
             results = tune_matrix_model(ALS, ALSSettings, ALS_GRID, paths, work, settings.evaluation.k)
         elif args.grid == "ease":
             results = tune_matrix_model(EASE, EaseSettings, EASE_GRID, paths, work, settings.evaluation.k)
+        elif args.grid == "user_knn":
+            results = tune_matrix_model(UserKNN, UserKNNSettings, USER_KNN_GRID, paths, work, settings.evaluation.k)
         else:
             results = tune_blend(paths, work, settings)
     print(format_table(results))

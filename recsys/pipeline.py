@@ -47,7 +47,7 @@ from recsys.layout import (
     USERS,
 )
 from recsys.matrices import read_history, read_holdout
-from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Popularity, Recommender
+from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Popularity, Recommender, UserKNN
 from recsys.models.confidence import Collection
 from recsys.settings import EvaluationSettings, Settings
 from recsys.spark import idmap, splits, tables
@@ -114,12 +114,13 @@ class FittedModels:
     item2vec: Item2Vec
     als: ALS
     ease: EASE | None  # None where the catalogue is over ease.max_items
+    user_knn: UserKNN
     blend: Blend
 
     def all(self) -> list[Recommender]:
         """Baselines first, as the evaluation report lists them."""
         ease = [self.ease] if self.ease is not None else []
-        return [self.popularity, self.cooccurrence, self.item2vec, self.als, *ease, self.blend]
+        return [self.popularity, self.cooccurrence, self.item2vec, self.als, *ease, self.user_knn, self.blend]
 
 
 def fit_models(spark: SparkSession | None, paths: Tables, settings: Settings) -> FittedModels:
@@ -137,8 +138,9 @@ def fit_models(spark: SparkSession | None, paths: Tables, settings: Settings) ->
         with stage("EASE"):
             ease = EASE(settings.ease).fit(history.user_items)
     popularity = Popularity().fit(history.user_items)
-    blend = Blend.of([als, item2vec, cooc, *([ease] if ease is not None else [])], settings.blend)
-    return FittedModels(history, popularity, cooc, item2vec, als, ease, blend)
+    user_knn = UserKNN(settings.user_knn).fit(history.user_items)
+    blend = Blend.of([als, item2vec, cooc, *([ease] if ease is not None else []), user_knn], settings.blend)
+    return FittedModels(history, popularity, cooc, item2vec, als, ease, user_knn, blend)
 
 
 def split_for_evaluation(interactions: DataFrame, e: EvaluationSettings, seed: int) -> splits.Split:

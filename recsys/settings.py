@@ -57,6 +57,16 @@ class EaseSettings(Section):
     top_n: int = Field(300, ge=1, description="Weights kept per item, largest magnitude first.")
 
 
+class UserKNNSettings(Section):
+    """User-based nearest neighbours (recsys/models/user_knn.py); chosen on yes_small's validation split."""
+
+    neighbours: int = Field(200, ge=1, description="Most similar users whose items are scored.")
+    length_exponent: float = Field(
+        0.5, ge=0.0, description="Similarity is divided by the neighbour's item count to this power."
+    )
+    idf: bool = Field(True, description="Weigh shared items by log(users / holders): rare ones say more.")
+
+
 class Item2VecSettings(Section):
     """Defaults chosen on yes_small's validation split (bench/tune.py; docs/models.md)."""
 
@@ -106,6 +116,7 @@ class BlendSettings(Section):
     item2vec: float = Field(1.0, ge=0.0)
     cooccurrence: float = Field(0.5, ge=0.0)
     ease: float = Field(1.0, ge=0.0, description="Used where the catalogue is small enough for EASE (ease.max_items).")
+    user_knn: float = Field(0.5, ge=0.0)
     depth: int = Field(100, ge=1, description="Items each model ranks per user before fusion.")
     rank_offset: float = Field(10.0, ge=0.0, description="k in weight / (k + rank): larger flattens the ranks.")
 
@@ -206,6 +217,7 @@ class Settings(BaseSettings):
     cooccurrence: CooccurrenceSettings = CooccurrenceSettings()
     item2vec: Item2VecSettings = Item2VecSettings()
     ease: EaseSettings = EaseSettings()
+    user_knn: UserKNNSettings = UserKNNSettings()
     als: ALSSettings = ALSSettings()
     blend: BlendSettings = BlendSettings()
     index: IndexSettings = IndexSettings()

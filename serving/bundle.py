@@ -18,7 +18,7 @@ from recsys import artifacts, layout
 from recsys import schemas as S
 from recsys.index import Index, load_index, search
 from recsys.matrices import read_recent_items, read_user_items
-from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Recommender
+from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Recommender, UserKNN
 from recsys.models.base import l2_normalize
 from recsys.models.confidence import Collection
 from recsys.settings import Settings
@@ -85,6 +85,7 @@ class LoadedBundle:
         cooc = CoOccurrence().fit(str(folder / layout.COOCCURRENCE), len(item_ids))
         ease_path = folder / layout.EASE_WEIGHTS
         ease = [EASE.load(settings.ease, ease_path)] if ease_path.exists() else []
+        user_knn = UserKNN(settings.user_knn).fit(seen)  # memory-based: indexes the ratings, nothing to load
         collection = Collection.of(seen)
         bundle = cls(
             folder=folder,
@@ -102,7 +103,7 @@ class LoadedBundle:
             als=als,
             collection=collection,
             popular=np.argsort(-collection.holders, kind="stable"),
-            models={"item2vec": item2vec, "blend": Blend.of([als, item2vec, cooc, *ease], settings.blend)},
+            models={"item2vec": item2vec, "blend": Blend.of([als, item2vec, cooc, *ease, user_knn], settings.blend)},
             session_blend=Blend.of([item2vec, cooc], settings.blend),
         )
         log.info("loaded bundle %s: %d users, %d items", folder, len(user_ids), len(item_ids))

@@ -30,18 +30,19 @@ def test_bundle_is_complete_and_verifies(built):
         "item2vec",
         "als",
         "ease",
+        "user_knn",
         "blend",
         "implicit_direct",
     }
     assert report["version"] == bundle.name and manifest["evaluation"] == report["models"]
     assert "models/ease.npz" in manifest["files"]  # 300 items: small enough for EASE's dense solve
     served = LoadedBundle.load(bundle).models["blend"]  # the service fuses what the evaluation fused
-    assert [model.name for model in served.models] == ["als", "item2vec", "cooccurrence", "ease"]
+    assert [model.name for model in served.models] == ["als", "item2vec", "cooccurrence", "ease", "user_knn"]
     for written in ("report.md", "report.html", "recall_at_k.png"):  # the same reports jobs/evaluate.py writes
         assert written in manifest["files"], written
     # planted transitions and clusters make every personalised model far better than popularity
     pop = report["models"]["popularity"]["recall@10"]
-    for model in ("cooccurrence", "item2vec", "als", "ease", "blend"):
+    for model in ("cooccurrence", "item2vec", "als", "ease", "user_knn", "blend"):
         assert report["models"][model]["recall@10"] > 3 * pop
 
 

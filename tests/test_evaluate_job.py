@@ -10,7 +10,7 @@ from tests.conftest import run_job, shared_dataset
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-PERSONALISED = ("cooccurrence", "item2vec", "als", "ease", "blend")
+PERSONALISED = ("cooccurrence", "item2vec", "als", "ease", "user_knn", "blend")
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.models import EASE, Blend, CoOccurrence, Item2Vec, Popularity
+from recsys.models import EASE, Blend, CoOccurrence, Item2Vec, Popularity, UserKNN
 from recsys.models.base import top_k
 from recsys.pipeline import fit_als
-from recsys.settings import ALSSettings, EaseSettings, Item2VecSettings, Settings
+from recsys.settings import ALSSettings, EaseSettings, Item2VecSettings, Settings, UserKNNSettings
 
 pytestmark = pytest.mark.spark
 
@@ -23,9 +23,14 @@ def fit(name, tables, user_items, device="false", spark=None):
         return Item2Vec(Item2VecSettings(epochs=10, workers=1)).fit(tables.sequences, tables.n_items)
     if name == "ease":
         return EASE(EaseSettings(l2=10.0, top_n=50)).fit(user_items)
+    if name == "user_knn":
+        return UserKNN(UserKNNSettings(neighbours=20)).fit(user_items)
     if name == "blend":
-        parts = [fit(part, tables, user_items, device, spark) for part in ("als", "item2vec", "cooccurrence", "ease")]
-        return Blend(parts, [1.0, 1.0, 0.5, 0.5], depth=30, rank_offset=10.0)
+        parts = [
+            fit(part, tables, user_items, device, spark)
+            for part in ("als", "item2vec", "cooccurrence", "ease", "user_knn")
+        ]
+        return Blend(parts, [1.0, 1.0, 0.5, 0.5, 0.5], depth=30, rank_offset=10.0)
     backend, use_gpu = {"spark": ("spark", "false"), "torch": ("torch", "false")}.get(device, ("implicit", device))
     settings = Settings(als=ALSSettings(factors=16, iterations=10, backend=backend, use_gpu=use_gpu))
     return fit_als(spark, tables, user_items, settings)  # the job's own backend choice
@@ -39,6 +44,7 @@ MODELS = [
     ("als", "spark"),
     ("als", "torch"),
     ("ease", "false"),
+    ("user_knn", "false"),
     ("blend", "false"),
     pytest.param("als", "true", marks=pytest.mark.gpu, id="als-gpu"),
 ]
