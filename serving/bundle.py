@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import scipy.sparse as sp
 
 from recsys import artifacts, layout
@@ -48,7 +49,8 @@ class LoadedBundle:
     version: str
     user_ids: list[str]
     user_index: dict[str, int]
-    items: pl.DataFrame  # item_idx order; item_id plus metadata columns
+    item_ids: list[str]  # item_idx order
+    metadata: pa.Table  # item_idx order; the catalogue's columns other than item_id (title, artist, ...), if any
     item_index: dict[str, int]
     item2vec_user_vectors: np.ndarray  # L2-normalised: the cosine indexes' queries
     item2vec_item_vectors: np.ndarray  # L2-normalised
@@ -92,7 +94,8 @@ class LoadedBundle:
             version=manifest["version"],
             user_ids=user_ids,
             user_index={uid: i for i, uid in enumerate(user_ids)},
-            items=items.drop(S.ITEM_IDX),
+            item_ids=item_ids,
+            metadata=items.drop(S.ITEM_IDX, S.ITEM_ID).to_arrow(),
             item_index={iid: i for i, iid in enumerate(item_ids)},
             item2vec_user_vectors=l2_normalize(np.load(folder / layout.ITEM2VEC_USER_VECTORS)),
             item2vec_item_vectors=l2_normalize(item2vec.item_vectors_),
@@ -111,7 +114,7 @@ class LoadedBundle:
 
     def rows(self) -> dict[str, int]:
         """Its size, as /metrics reports it."""
-        return {"users": len(self.user_ids), "items": self.items.height}
+        return {"users": len(self.user_ids), "items": len(self.item_ids)}
 
     def indexes(self) -> dict[str, Index]:
         """The FAISS indexes, named by their file in the bundle's indexes/ folder."""
@@ -134,10 +137,12 @@ class LoadedBundle:
             raise UnknownId(parameter, item_id) from None
 
     def describe_items(self, ids: np.ndarray, scores: np.ndarray) -> list[dict[str, Any]]:
-        """Items with their score and every metadata column (item_id renamed to item)."""
-        rows = self.items[ids.tolist()].to_dicts()
+        """Items with their score and every metadata column (item_id as item)."""
+        # pyarrow's take: a third of polars's row gather for ten rows, and no Python objects per catalogue row
+        rows = self.metadata.take(ids).to_pylist() if self.metadata.num_columns else [{}] * len(ids)
         return [
-            {"item": row.pop(S.ITEM_ID), "score": float(score), **row} for row, score in zip(rows, scores, strict=True)
+            {"item": self.item_ids[i], "score": score, **row}
+            for i, score, row in zip(ids.tolist(), np.asarray(scores, dtype=np.float64).tolist(), rows, strict=True)
         ]
 
     def recommend(self, user_id: str, k: int, model: str = "als") -> list[dict[str, Any]]:
@@ -175,7 +180,7 @@ class LoadedBundle:
     def _held(self, sequence: np.ndarray) -> sp.csr_matrix:
         """One row of counts over the catalogue: an item listed twice counts twice."""
         held = sp.csr_matrix(
-            (np.ones(len(sequence), np.float32), (np.zeros(len(sequence)), sequence)), (1, len(self.items))
+            (np.ones(len(sequence), np.float32), (np.zeros(len(sequence)), sequence)), (1, len(self.item_ids))
         )
         held.sum_duplicates()
         return held

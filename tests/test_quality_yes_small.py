@@ -8,6 +8,7 @@ threads, so item2vec (and the blend) move a little between runs.
 
 import json
 
+import polars as pl
 import pytest
 
 from recsys.artifacts import resolve, verify
@@ -53,6 +54,10 @@ def test_service_serves_titles_and_artists(bundle, serve):
     service = serve(out, "yes_small")
     body = service.get("/recommend", user="3", k=5).json()
     assert len(body["items"]) == 5 and {"title", "artist"} <= set(body["items"][0])
+    catalogue = pl.read_parquet(folder / "items" / "*.parquet")
+    for served in body["items"]:  # each item with its own row's metadata
+        row = catalogue.filter(pl.col("item_id") == served["item"]).row(0, named=True)
+        assert (served["title"], served["artist"]) == (row["title"], row["artist"])
     similar = service.get("/similar-items", item="0", k=3).json()
     assert similar["version"] == folder.name and len(similar["items"]) == 3
 
