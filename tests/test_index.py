@@ -44,6 +44,7 @@ def als_like(n: int, dim: int, seed: int = 0) -> np.ndarray:
 
 def test_pruned_search_is_exact_with_exclusions(tmp_path, monkeypatch):
     monkeypatch.setattr(pruned, "FIRST_BLOCK", 256)  # several blocks, so exclusions fall in each
+    monkeypatch.setattr(pruned, "FIRST_BLOCK_SHARE", 0.0)
     vectors, queries = als_like(30_000, 32), als_like(200, 32, seed=1) * 30
     save_index(build_index(vectors, "ip", IndexSettings(kind="pruned")), tmp_path / "pruned.faiss")
     index = load_index(tmp_path / "pruned.faiss")  # memory-mapped, as the service loads it
@@ -61,6 +62,7 @@ def test_pruned_search_is_exact_with_exclusions(tmp_path, monkeypatch):
 def test_pruned_search_stops_where_no_later_item_can_enter_the_top_k(monkeypatch):
     vectors, queries = als_like(30_000, 32), als_like(200, 32, seed=1) * 30
     monkeypatch.setattr(pruned, "FIRST_BLOCK", 256)
+    monkeypatch.setattr(pruned, "FIRST_BLOCK_SHARE", 0.0)  # blocks of 256, 256, 512, ... as measured
     settings = IndexSettings(kind="pruned")
     index = build_index(vectors, "ip", settings)
     rows, _, scanned = index.scan(queries, 10)  # one batch, each query leaving it at its own bound

@@ -41,7 +41,8 @@ class UserKNN:
         return self
 
     def neighbours(self, queries: sp.csr_matrix) -> sp.csr_matrix:
-        """Each query row's ``neighbours`` most similar pool users and their similarities (queries x pool)."""
+        """Each query row's ``neighbours`` most similar pool users and their similarities (queries x pool; at least
+        one query row, as recommend_by_scoring's blocks always have)."""
         n_pool = self.pool_.shape[0]
         k = min(self.settings.neighbours, n_pool)
         block = max(1, SCORE_BLOCK // max(1, n_pool))
@@ -52,8 +53,6 @@ class UserKNN:
             rows = np.repeat(np.arange(len(sims)), k)
             values = sims[rows, top.ravel()]
             parts.append(sp.csr_matrix((values, (rows, top.ravel())), shape=sims.shape))
-        if not parts:
-            return sp.csr_matrix((0, n_pool), dtype=np.float32)
         found = sp.vstack(parts).tocsr()
         found.eliminate_zeros()  # a pool user sharing nothing is no neighbour
         return found

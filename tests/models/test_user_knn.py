@@ -46,7 +46,8 @@ def test_items_score_the_summed_similarity_of_the_nearest_users_that_hold_them()
 
 
 def test_a_new_user_is_answered_from_its_items_alone():
-    """Memory-based: a query row that is not in the pool needs no refit (what the service's fold-in would use)."""
+    """Memory-based: a query row that is not in the pool needs no refit (how --split users's held-out users are
+    answered from their given items)."""
     h = history()
     model = UserKNN(UserKNNSettings(neighbours=1, length_exponent=0.0, idf=False)).fit(h.user_items)
     new = History(sp.csr_matrix(([1.0], ([0], [5])), shape=(1, N_ITEMS)), np.full((1, 1), -1))
