@@ -114,7 +114,8 @@ def time_als(spark, tables) -> dict[str, float]:
     ALS(settings).fit(user_items)
     implicit_s = (time.perf_counter() - start) / ALS_ITERATIONS
     start = time.perf_counter()
-    fit_spark_als(spark.read.parquet(tables.ratings), tables.n_users, tables.n_items, settings)
+    ratings = spark.read.parquet(tables.ratings)
+    fit_spark_als(ratings, tables.n_users, tables.n_items, settings, f"{tables.ratings}_checkpoints")
     mllib_s = (time.perf_counter() - start) / ALS_ITERATIONS
     return {"als_nnz": float(user_items.nnz), "implicit_s_per_iter": implicit_s, "mllib_s_per_iter": mllib_s}
 

@@ -99,7 +99,7 @@ def fit_als(spark: SparkSession | None, paths: Tables, user_items: sp.csr_matrix
         if spark is None:
             raise ValueError("als.backend=spark needs a Spark session")
         ratings = spark.read.parquet(paths.ratings)
-        factors = fit_spark_als(ratings, paths.n_users, paths.n_items, settings.als)
+        factors = fit_spark_als(ratings, paths.n_users, paths.n_items, settings.als, f"{paths.ratings}_checkpoints")
         return ALS.from_factors(settings.als, *factors)
     return ALS(settings.als).fit(user_items)
 

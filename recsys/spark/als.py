@@ -50,19 +50,34 @@ def preference(ratings: DataFrame, settings: ALSSettings) -> DataFrame:
 
 
 def fit_spark_als(
-    ratings: DataFrame, n_users: int, n_items: int, settings: ALSSettings
+    ratings: DataFrame, n_users: int, n_items: int, settings: ALSSettings, checkpoints: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Train on the cluster; only the factors (users + items) x rank come back to the driver."""
+    """Train on the cluster; only the factors (users + items) x rank come back to the driver.
+
+    ``checkpoints``: a folder every executor reaches, removed afterwards, where MLlib cuts its factors' lineage
+    every 10 iterations. MLlib ignores its checkpoint interval while the context has no checkpoint folder, and the
+    lineage of 15 iterations then overflowed the driver's stack while serialising a task, now and then, on
+    local-cluster (the depth a stack holds depends on which frames the JIT has compiled yet).
+    """
     log.info("ALS on Spark MLlib: %d users x %d items, %d factors", n_users, n_items, settings.factors)
-    model = MLlibALS(
-        rank=settings.factors,
-        maxIter=settings.iterations,
-        regParam=settings.regularization,
-        alpha=settings.alpha,
-        implicitPrefs=True,
-        seed=settings.seed,
-        userCol=S.USER_IDX,
-        itemCol=S.ITEM_IDX,
-        ratingCol=S.COUNT,
-    ).fit(preference(ratings, settings))
-    return _dense(model.userFactors, n_users, settings.factors), _dense(model.itemFactors, n_items, settings.factors)
+    spark = ratings.sparkSession
+    spark.sparkContext.setCheckpointDir(checkpoints)
+    try:
+        model = MLlibALS(
+            rank=settings.factors,
+            maxIter=settings.iterations,
+            regParam=settings.regularization,
+            alpha=settings.alpha,
+            implicitPrefs=True,
+            seed=settings.seed,
+            userCol=S.USER_IDX,
+            itemCol=S.ITEM_IDX,
+            ratingCol=S.COUNT,
+            checkpointInterval=10,
+        ).fit(preference(ratings, settings))
+        users = _dense(model.userFactors, n_users, settings.factors)
+        return users, _dense(model.itemFactors, n_items, settings.factors)
+    finally:
+        jvm, conf = spark.sparkContext._jvm, spark.sparkContext._jsc.hadoopConfiguration()
+        folder = jvm.org.apache.hadoop.fs.Path(checkpoints)
+        folder.getFileSystem(conf).delete(folder, True)

@@ -52,5 +52,6 @@ def test_local_cluster_matches_local_mode(tmp_path):
     reports = [json.loads((b / "report.json").read_text()) for b in (local, cluster)]
     assert reports[0]["test_users"] == reports[1]["test_users"] > 50  # the seeded split ignores partitioning
     assert json.loads((cluster / "manifest.json").read_text())["config"]["als"]["backend"] == "spark"
+    assert not list(tmp_path.rglob("*_checkpoints"))  # MLlib's lineage checkpoints are removed after each fit
     for report in reports:  # both ALS backends learn the planted clusters
         assert report["models"]["als"]["recall@10"] > 2 * report["models"]["popularity"]["recall@10"]
