@@ -12,13 +12,14 @@ ARTIFACTS ?= artifacts
 NAME ?= demo
 PORT ?= 8000
 
-.PHONY: install demo evaluate evaluate-shared test serve dist bench bench-serve reliability clean help
+.PHONY: install demo evaluate evaluate-shared evaluate-splits test serve dist bench bench-serve reliability clean help
 
 help:
 	@echo "make demo   - install, build a bundle from sample data, evaluate, print how to query it"
 	@echo "make test   - install, lint (ruff) and run the test suite"
 	@echo "make evaluate - reports (html, md, json) for EVAL_INPUT (default: the demo log) under reports/"
 	@echo "make evaluate-shared - the reports of docs/EVALUATION.md on ../shared/data (about 10 minutes)"
+	@echo "make evaluate-splits - yes_small and yes_big over six seeded splits, summarised (about 35 minutes)"
 	@echo "make serve  - serve the demo bundle on http://127.0.0.1:$(PORT)"
 	@echo "make dist   - build dist/recsys.zip for spark-submit --py-files (and the wheel beside it)"
 	@echo "make bench  - Spark stages vs polars, ALS backends, FAISS, recommend-for-all (docs/BENCHMARKS.md; builds the"
@@ -64,6 +65,13 @@ evaluate-shared: install
 	$(MAKE) evaluate EVAL_INPUT=data/movielens.csv EVAL_SPLIT=temporal EVAL_OUTPUT=reports/movielens-temporal \
 	  EVAL_SET='--set evaluation.holdout_fraction=1.0'
 	$(MAKE) evaluate EVAL_INPUT=data/movielens.csv EVAL_SPLIT=users EVAL_OUTPUT=reports/movielens-users
+
+SEEDS ?= 42 1 2 3 4 5
+evaluate-splits: install
+	$(MAKE) evaluate EVAL_INPUT=$(SHARED)/yes_small EVAL_FORMAT=yes EVAL_OUTPUT=reports/yes_small-last-seeds \
+	  EVAL_SET='--seeds $(SEEDS)'
+	$(MAKE) evaluate EVAL_INPUT=$(SHARED)/yes_big EVAL_FORMAT=yes EVAL_OUTPUT=reports/yes_big-last-seeds \
+	  EVAL_SET='--seeds $(SEEDS)'
 
 test: install
 	$(VENV)/bin/ruff check .

@@ -1,8 +1,9 @@
-"""spark-submit jobs/evaluate.py --input PATH --format FORMAT --split SPLIT --output DIR [--set k=v ...]
+"""spark-submit jobs/evaluate.py --input PATH --format FORMAT --split SPLIT --output DIR [--seeds N ...] [--set k=v ...]
 
 Splits the click log (seeded, in Spark), trains every model on the training part with the pipeline's own code,
 plus implicit's ALS with its defaults as an external reference, ranks the held-out items and writes
-report.json, report.md, report.html and the charts to DIR. Builds no bundle.
+report.json, report.md, report.html and the charts to DIR. With --seeds, does so once per seed (DIR/seed-N) and
+summarises the splits in DIR/summary.md and summary.json. Builds no bundle.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from recsys import cli
 from recsys.evaluation.job import evaluate_log
 from recsys.evaluation.offline import format_table
+from recsys.evaluation.repeated import markdown
 
 SPLITS = ("last", "random", "users", "temporal")
 
@@ -30,8 +32,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "a time quantile (needs timestamps). Shares and seed: --set evaluation.* (default: %(default)s)",
     )
     parser.add_argument("--output", required=True, type=Path, help="folder for the reports (replaced when done)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="N",
+        help="evaluate one split per seed and summarise them: each model's mean recall@k, its standard error and "
+        "its gain over the best baseline, paired by split (default: the one split of evaluation.seed)",
+    )
+    parser.add_argument(
+        "--baselines",
+        nargs="+",
+        default=["als", "cooccurrence"],
+        metavar="MODEL",
+        help="with --seeds: the models whose best, split by split, the summary's gains are measured against "
+        "(default: %(default)s)",
+    )
     cli.add_settings_arguments(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if len(set(args.seeds)) < len(args.seeds):
+        parser.error(f"argument --seeds: each seed once (got {' '.join(map(str, args.seeds))})")
+    return args
 
 
 def main(argv: list[str]) -> int:
@@ -39,8 +61,14 @@ def main(argv: list[str]) -> int:
     cli.configure_logging()
     settings = cli.settings_of(args, f"evaluation.split={args.split}")
     report = cli.run_on_spark(
-        "evaluate", settings, lambda spark: evaluate_log(spark, cli.input_spec(args), settings, args.output)
+        "evaluate",
+        settings,
+        lambda spark: evaluate_log(spark, cli.input_spec(args), settings, args.output, args.seeds, args.baselines),
     )
+    if len(args.seeds) > 1:
+        print(markdown(report, args.input))
+        print(f"reports: {args.output}/summary.md, summary.json and seed-N/ for each split")
+        return 0
     print(f"{report['protocol']}; {report['test_users']:,} users, {report['test_pairs']:,} held-out pairs")
     print(format_table(report["models"]))
     print(f"reports: {args.output}/report.html, report.md, report.json")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from pyspark.sql import SparkSession
 
 from recsys import schemas as S
 from recsys.artifacts import new_version, staged_folder
+from recsys.evaluation.repeated import check_baselines, summarize, write_summary
 from recsys.evaluation.report import write_reports
 from recsys.io import InputSpec
 from recsys.layout import REJECTS
@@ -27,9 +29,23 @@ from recsys.spark.files import fingerprint, list_files
 log = logging.getLogger(__name__)
 
 
-def evaluate_log(spark: SparkSession, source: InputSpec, settings: Settings, output: Path) -> dict[str, Any]:
-    """Write report.json, report.md, report.html, the charts and the input's rejects into ``output``."""
+def evaluate_log(
+    spark: SparkSession,
+    source: InputSpec,
+    settings: Settings,
+    output: Path,
+    seeds: Sequence[int] = (),
+    baselines: Sequence[str] = ("als", "cooccurrence"),
+) -> dict[str, Any]:
+    """Write report.json, report.md, report.html, the charts and the input's rejects into ``output``, and return
+    the report.
+
+    With two or more ``seeds``: the split, fit and ranking once per seed (the input read once), each split's
+    reports in ``output/seed-N``, and their summary (summary.json, summary.md; see repeated.py) in ``output``,
+    which is returned. Otherwise the one split of ``evaluation.seed``.
+    """
     input_files = list_files(spark, source.path)
+    seeds = list(seeds) or [settings.evaluation.seed]
     with staged_folder(output) as staging:
         work = staging / "_work"
         with stage("read and validate input"):
@@ -43,15 +59,27 @@ def evaluate_log(spark: SparkSession, source: InputSpec, settings: Settings, out
             ).cache()
             n_users, n_items = users.count(), items.count()
             artist_of = idmap.artist_index(read.catalogue(items), n_items)
-        with stage(f"evaluation ({settings.evaluation.split} split)"):
-            report = run_evaluation(indexed, settings, work, n_users, n_items, artist_of)
-        report |= {
-            "version": new_version(),
+        described = {
             "input": {**asdict(source), "fingerprint": fingerprint(input_files)},
             "counts": {"interactions": n_valid, "rejects": n_rejected, "users": n_users, "items": n_items},
         }
+        reports = []
+        for seed in seeds:
+            seeded = settings.model_copy(update={"evaluation": settings.evaluation.model_copy(update={"seed": seed})})
+            with stage(f"evaluation ({settings.evaluation.split} split, seed {seed})"):
+                report = run_evaluation(indexed, seeded, work / f"seed-{seed}", n_users, n_items, artist_of)
+            reports.append(report | {"version": new_version()} | described)
+            if len(seeds) > 1:
+                check_baselines(report, list(baselines))
         indexed.unpersist()
         shutil.rmtree(work)
-        write_reports(report, staging)
+        if len(reports) == 1:
+            write_reports(reports[0], staging)
+            result = reports[0]
+        else:
+            for report in reports:
+                write_reports(report, staging / f"seed-{report['seed']}")
+            result = summarize(reports, list(baselines)) | described
+            write_summary(result, source.path, staging)
     log.info("reports written to %s", output)
-    return report
+    return result
