@@ -75,10 +75,10 @@ def markdown(summary: dict[str, Any], dataset: str) -> str:
         "|---|---|---|---|---|---|",
     ]
     for name, values in summary["models"].items():
-        score, gain = values[metric], values["gain_over_best_baseline"]
+        score, over = values[metric], values["gain_over_best_baseline"]
         lines.append(
             f"| {name} | {score['mean']:.4f} | {score['se']:.4f} | {score['min']:.4f} | {score['max']:.4f} "
-            f"| {gain['mean']:+.1%} ± {gain['se']:.1%} ({gain['min']:+.1%}, {gain['max']:+.1%}) |"
+            f"| {over['mean']:+.1%} ± {over['se']:.1%} ({over['min']:+.1%}, {over['max']:+.1%}) |"
         )
     lines += ["", "Gains are paired: each split's model against that split's best baseline; ± one standard error.", ""]
     return "\n".join(lines)
