@@ -15,7 +15,7 @@ from pathlib import Path
 from recsys import cli
 from recsys.evaluation.job import evaluate_log
 from recsys.evaluation.offline import format_table
-from recsys.evaluation.repeated import markdown
+from recsys.evaluation.repeated import BASELINES, markdown
 
 SPLITS = ("last", "random", "users", "temporal")
 
@@ -44,15 +44,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--baselines",
         nargs="+",
-        default=["als", "cooccurrence"],
         metavar="MODEL",
-        help="with --seeds: the models whose best, split by split, the summary's gains are measured against "
-        "(default: %(default)s)",
+        help="with two or more --seeds: the models whose best, split by split, the summary's gains are measured "
+        f"against (default: {' '.join(BASELINES)})",
     )
     cli.add_settings_arguments(parser)
     args = parser.parse_args(argv)
     if len(set(args.seeds)) < len(args.seeds):
         parser.error(f"argument --seeds: each seed once (got {' '.join(map(str, args.seeds))})")
+    if args.baselines is not None and len(args.seeds) < 2:
+        parser.error("argument --baselines: only a summary of two or more --seeds has baselines to measure against")
+    args.baselines = args.baselines or list(BASELINES)
     return args
 
 

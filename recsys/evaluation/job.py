@@ -17,7 +17,7 @@ from pyspark.sql import SparkSession
 
 from recsys import schemas as S
 from recsys.artifacts import new_version, staged_folder
-from recsys.evaluation.repeated import check_baselines, summarize, write_summary
+from recsys.evaluation.repeated import BASELINES, check_baselines, summarize, write_summary
 from recsys.evaluation.report import write_reports
 from recsys.io import InputSpec
 from recsys.layout import REJECTS
@@ -35,7 +35,7 @@ def evaluate_log(
     settings: Settings,
     output: Path,
     seeds: Sequence[int] = (),
-    baselines: Sequence[str] = ("als", "cooccurrence"),
+    baselines: Sequence[str] = BASELINES,
 ) -> dict[str, Any]:
     """Write report.json, report.md, report.html, the charts and the input's rejects into ``output``, and return
     the report.

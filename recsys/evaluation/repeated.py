@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+BASELINES = ("als", "cooccurrence")  # the best single models, which the blend is meant to beat by 10%
+
 
 def spread(values: list[float]) -> dict[str, float]:
     """Mean, standard error of the mean (0 for one value), min and max; NaN if any value is."""

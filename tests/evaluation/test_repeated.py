@@ -52,14 +52,22 @@ def test_a_baseline_that_was_not_evaluated_is_named_and_one_that_scored_nothing_
     assert math.isnan(blend["gain_over_best_baseline"]["mean"]) and blend["recall@10"]["mean"] == pytest.approx(0.15)
 
 
-def test_the_job_refuses_a_seed_given_twice():
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        (["--seeds", "1", "1"], "argument --seeds: each seed once (got 1 1)"),
+        (["--baselines", "als"], "argument --baselines: only a summary of two or more --seeds"),
+        (["--seeds", "1", "--baselines", "als"], "argument --baselines: only a summary of two or more --seeds"),
+    ],
+)
+def test_the_job_refuses_seeds_and_baselines_it_could_not_honour(arguments, error):
     job = subprocess.run(
-        [sys.executable, "jobs/evaluate.py", "--input", "x", "--format", "long", "--output", "y", "--seeds", "1", "1"],
+        [sys.executable, "jobs/evaluate.py", "--input", "x", "--format", "long", "--output", "y", *arguments],
         capture_output=True,
         text=True,
         cwd=Path(__file__).parents[2],
     )
-    assert job.returncode == 2 and "argument --seeds: each seed once (got 1 1)" in job.stderr
+    assert job.returncode == 2 and error in job.stderr
 
 
 @pytest.mark.spark

@@ -1,5 +1,7 @@
 """ALS confidences and solvers: every backend trains the same objective from the same counts."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -52,6 +54,32 @@ def test_spark_preference_equals_the_single_node_one(spark, kind):
     expected = preference_weights(COUNTS, settings).tocoo()
     want = {(int(u), int(i)): float(w) for u, i, w in zip(expected.row, expected.col, expected.data, strict=True)}
     assert got == pytest.approx(want)
+
+
+@pytest.mark.spark
+def test_spark_als_checkpoints_its_lineage_during_the_fit_and_removes_the_folder_after(spark, tmp_path, monkeypatch):
+    """MLlib ignores checkpointInterval unless the context has a checkpoint folder; without one, the lineage of
+    many iterations can overflow the driver's stack (seen on local-cluster). So: files appear, then go."""
+    from recsys.spark import als as spark_als
+
+    folder = tmp_path / "ratings_checkpoints"
+    seen_during_fit: list[Path] = []
+    collect = spark_als._dense
+
+    def collect_and_look(*args):
+        seen_during_fit.extend(p for p in folder.rglob("*") if p.is_file())
+        return collect(*args)
+
+    monkeypatch.setattr(spark_als, "_dense", collect_and_look)
+    counts = sp.random(40, 30, density=0.2, format="coo", random_state=0, data_rvs=lambda n: np.ones(n))
+    rows = [(int(u), int(i), int(c)) for u, i, c in zip(counts.row, counts.col, counts.data, strict=True)]
+    ratings = spark.createDataFrame(rows, f"{S.USER_IDX} int, {S.ITEM_IDX} int, {S.COUNT} long")
+    users, items = spark_als.fit_spark_als(
+        ratings, 40, 30, ALSSettings(factors=4, iterations=10), checkpoints=str(folder)
+    )
+    assert users.shape == (40, 4) and items.shape == (30, 4) and np.abs(items).sum() > 0
+    assert seen_during_fit, "MLlib wrote no checkpoint: its lineage grows with every iteration"
+    assert not folder.exists()
 
 
 def test_torch_solver_matches_implicit_from_the_same_start(planted):
