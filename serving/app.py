@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 ModelName = Literal["als", "item2vec", "blend"]
 Fallback = Literal["none", "popular"]
+EXCLUDE_SEEN = "false: items the user already holds may be recommended again (true: only new ones)"
+ExcludeSeen = Annotated[bool, Query(description=EXCLUDE_SEEN)]
 
 
 async def get_bundle(request: Request) -> LoadedBundle:
@@ -87,12 +89,15 @@ def _parameter(location: tuple[str | int, ...]) -> str | None:
     return name or None
 
 
-def recommendations(bundle: LoadedBundle, user: str, k: int, model: str, fallback: str) -> Recommendations:
+def recommendations(
+    bundle: LoadedBundle, user: str, k: int, model: str, fallback: str, exclude_seen: bool
+) -> Recommendations:
     """One user's answer; UnknownId unless the user is known or ``fallback`` is popular."""
     if fallback == "popular" and user not in bundle.user_index:
         items = bundle.popular_items(k)
         return Recommendations(user=user, model="popularity", version=bundle.version, items=items, fallback=True)
-    return Recommendations(user=user, model=model, version=bundle.version, items=bundle.recommend(user, k, model))
+    items = bundle.recommend(user, k, model, exclude_seen)
+    return Recommendations(user=user, model=model, version=bundle.version, items=items)
 
 
 async def reload(live: LiveBundle, metrics: Metrics) -> Reloaded:
@@ -226,11 +231,13 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         k: K = default_k,
         model: Annotated[ModelName, Query(description="which model ranks")] = "als",
         fallback: Annotated[Fallback, Query(description="popular: answer an unknown user with popular items")] = "none",
+        exclude_seen: ExcludeSeen = True,
     ) -> Recommendations:
-        """Next songs for a known user or playlist, excluding what it already holds."""
+        """Next songs for a known user or playlist, excluding what it already holds (unless exclude_seen=false)."""
         if model == "als":  # one FAISS search (~0.3 ms on 1.3M items): cheaper on the event loop than a thread hop
-            return recommendations(bundle, user, k, model, fallback)
-        return await run_in_threadpool(recommendations, bundle, user, k, model, fallback)  # scores every item
+            return recommendations(bundle, user, k, model, fallback, exclude_seen)
+        # the other models score every item
+        return await run_in_threadpool(recommendations, bundle, user, k, model, fallback, exclude_seen)
 
     class Batch(BaseModel):
         users: list[Annotated[str, Field(min_length=1)]] = Field(
@@ -239,6 +246,7 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         k: int = Field(default_k, ge=1, le=max_k, description=f"number of results per user, 1 to {max_k}")
         model: ModelName = "als"
         fallback: Fallback = "none"
+        exclude_seen: bool = Field(True, description=EXCLUDE_SEEN)
 
     @app.post("/recommend/batch", response_model=BatchRecommendations)
     def recommend_batch(bundle: Bundle, body: Batch) -> BatchRecommendations:
@@ -249,18 +257,22 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
                 unknown.append(user)
                 if body.fallback == "none":
                     continue
-            results.append(recommendations(bundle, user, body.k, body.model, body.fallback))
+            results.append(recommendations(bundle, user, body.k, body.model, body.fallback, body.exclude_seen))
         return BatchRecommendations(model=body.model, version=bundle.version, results=results, unknown=unknown)
 
     class NewUser(BaseModel):
         items: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1, description="item ids the user holds")
         k: int = Field(default_k, ge=1, le=max_k, description=f"number of results, 1 to {max_k}")
+        model: Literal["als", "item2vec"] = Field(
+            "als", description="als: fold-in, then FAISS; item2vec: the next song after the latest of the items"
+        )
 
     @app.post("/recommend", response_model=SessionRecommendations)
     def recommend_new_user(bundle: Bundle, body: NewUser) -> SessionRecommendations:
-        """A new or anonymous user, from the items it holds, without retraining: ALS fold-in, then FAISS."""
-        items = bundle.fold_in(body.items, body.k)
-        return SessionRecommendations(items_in=body.items, model="als", version=bundle.version, items=items)
+        """A new or anonymous user, from the items it holds (oldest first), without retraining: ALS fold-in, or
+        item2vec's next song."""
+        items = bundle.new_user(body.items, body.k, body.model)
+        return SessionRecommendations(items_in=body.items, model=body.model, version=bundle.version, items=items)
 
     @app.get("/next", response_model=SessionRecommendations)
     def next_items(

@@ -6,7 +6,7 @@ Loaded once at start-up (after its checksums verify); read-only afterwards, so r
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,8 +145,8 @@ class LoadedBundle:
             for i, score, row in zip(ids.tolist(), np.asarray(scores, dtype=np.float64).tolist(), rows, strict=True)
         ]
 
-    def recommend(self, user_id: str, k: int, model: str = "als") -> list[dict[str, Any]]:
-        """Items the user does not hold yet, best first.
+    def recommend(self, user_id: str, k: int, model: str = "als", exclude_seen: bool = True) -> list[dict[str, Any]]:
+        """Items the user does not hold yet (any item with ``exclude_seen`` off), best first.
 
         ALS: the user's factors against every item factor in FAISS, held items filtered inside the search.
         item2vec and blend: the user's latest items scored against every item, as in the evaluation.
@@ -154,10 +154,11 @@ class LoadedBundle:
         u = self.user(user_id)
         if model == "als":
             held = self.history.user_items
-            seen = held.indices[held.indptr[u] : held.indptr[u + 1]]
+            seen = held.indices[held.indptr[u] : held.indptr[u + 1]] if exclude_seen else None
             ids, scores = search(self.items_als, self.als.user_factors_[u], k, exclude=seen)
         else:
-            ids, scores = _first_row(self.models[model].recommend(np.array([u]), self.history, k))
+            history = self.history if exclude_seen else replace(self.history, exclude_seen=False)
+            ids, scores = _first_row(self.models[model].recommend(np.array([u]), history, k))
         return self.describe_items(ids, scores)
 
     def popular_items(self, k: int) -> list[dict[str, Any]]:
@@ -165,10 +166,17 @@ class LoadedBundle:
         ids = self.popular[:k]
         return self.describe_items(ids, self.collection.holders[ids])
 
-    def fold_in(self, item_ids: list[str], k: int) -> list[dict[str, Any]]:
-        """ALS for a user the bundle does not know, from the items it holds: solve its factors (no retraining),
-        then search FAISS as for a known user, the given items excluded."""
-        held = self._held(self._indices(item_ids))
+    def new_user(self, item_ids: list[str], k: int, model: str = "als") -> list[dict[str, Any]]:
+        """A user the bundle does not know, from the items it holds (oldest first), the given items excluded; what
+        a trained user with the same items gets, without retraining.
+
+        ALS: solve the user's factors against the item factors (fold-in), then search FAISS as for a known user.
+        item2vec: the next song after the latest of the items (their mean input vector against the output vectors).
+        """
+        sequence = self._indices(item_ids)
+        if model == "item2vec":
+            return self.describe_items(*_first_row(self.models["item2vec"].recommend(*self._session(sequence), k)))
+        held = self._held(sequence)
         factors = self.als.fold_in(held, self.collection)[0]
         ids, scores = search(self.items_als, factors, k, exclude=held.indices)
         return self.describe_items(ids, scores)
@@ -185,16 +193,18 @@ class LoadedBundle:
         held.sum_duplicates()
         return held
 
-    def next_items(self, item_ids: list[str], k: int) -> list[dict[str, Any]]:
-        """The next song after a sequence of known items (a session, no user): item2vec + co-occurrence."""
-        sequence = self._indices(item_ids)
-        held = self._held(sequence)
+    def _session(self, sequence: np.ndarray) -> tuple[np.ndarray, History]:
+        """A sequence of item indexes as the one-user batch the models take: its counts and its latest items."""
         context = self.history.recent.shape[1]
         recent = np.full((1, context), -1, dtype=np.int32)
         tail = sequence[-context:]
         recent[0, context - len(tail) :] = tail
-        ids, scores = _first_row(self.session_blend.recommend(np.array([0]), History(held, recent), k))
-        return self.describe_items(ids, scores)
+        return np.array([0]), History(self._held(sequence), recent)
+
+    def next_items(self, item_ids: list[str], k: int) -> list[dict[str, Any]]:
+        """The next song after a sequence of known items (a session, no user): item2vec + co-occurrence."""
+        ranked = self.session_blend.recommend(*self._session(self._indices(item_ids)), k)
+        return self.describe_items(*_first_row(ranked))
 
     def similar_items(self, item_id: str, k: int) -> list[dict[str, Any]]:
         """item2vec cosine neighbours, the item itself excluded."""

@@ -86,6 +86,24 @@ def test_next_song_models_are_served_over_http(built, service, model):
     assert scores == sorted(scores, reverse=True)
 
 
+@pytest.mark.parametrize("model", ["als", "item2vec", "blend"])
+def test_exclude_seen_false_lets_held_items_back(built, service, model):
+    """exclude_seen=false: what the user holds may come back; what it does not hold scores as it did (the
+    blend's lists are cut at a depth, so there held items change which others make it)."""
+    _, synth = built
+    held_back = 0
+    for user in ("p3", "p40", "p777"):
+        held = set(synth.clicks.filter(synth.clicks["user_id"] == user)["item_id"])
+        new_only = service.get("/recommend", user=user, k=20, model=model).json()["items"]
+        again = service.get("/recommend", user=user, k=20, model=model, exclude_seen="false").json()
+        assert again["model"] == model and len(again["items"]) == 20
+        held_back += sum(item["item"] in held for item in again["items"])
+        if model != "blend":
+            scores = [item["score"] for item in again["items"] if item["item"] not in held]
+            assert scores == pytest.approx([item["score"] for item in new_only][: len(scores)], rel=1e-5)
+    assert held_back >= 3, f"{held_back} held items in three users' top 20"
+
+
 def test_served_item2vec_ranks_as_its_vectors_say(built, service):
     """The service's next-song ranking, recomputed here from the bundle's files with numpy alone: the mean input
     vector of the playlist's latest context_items tracks against every output vector, held tracks excluded."""
@@ -124,6 +142,19 @@ def test_a_new_user_folded_in_gets_what_a_trained_user_with_the_same_items_gets(
     assert np.mean(overlaps) > 0.9, overlaps
 
 
+def test_a_new_user_by_item2vec_gets_exactly_what_a_trained_user_with_the_same_items_gets(built, service):
+    """item2vec needs no solve: the next song after the latest of the given items, the same numbers as for the
+    trained playlist with those items in that order."""
+    _, synth = built
+    for user in ("p3", "p40", "p777"):
+        items = synth.clicks.filter(pl.col("user_id") == user).sort("position")["item_id"].to_list()
+        new = service.post("/recommend", {"items": items, "k": 10, "model": "item2vec"})
+        assert new.status_code == 200, new.text
+        assert new.json()["model"] == "item2vec" and new.json()["items_in"] == items
+        trained = service.get("/recommend", user=user, k=10, model="item2vec").json()
+        assert new.json()["items"] == trained["items"], user
+
+
 def test_the_pruned_als_index_serves_what_the_flat_one_does(built, service, serve, tmp_path):
     """The ``pruned`` kind (what bundles above ``index.exact_below`` items get) is exact: over HTTP, with held
     items excluded inside its scan and for folded-in users, it answers as the flat index of the small bundle."""
@@ -157,6 +188,7 @@ def test_the_pruned_als_index_serves_what_the_flat_one_does(built, service, serv
         ({}, 422, "items"),
         ({"items": ["t0"], "k": 0}, 422, "k"),
         ({"items": ["t0"], "k": 501}, 422, "k"),
+        ({"items": ["t0"], "model": "blend"}, 422, "model"),  # the blend ranks by a trained user's factors
     ],
 )
 def test_bad_new_user_bodies_get_json_errors_naming_the_field(service, body, status, parameter):
@@ -202,6 +234,7 @@ def test_next_follows_the_planted_successor(built, service):
         ("/recommend", {}, 422, "user"),
         ("/recommend", {"user": "p0", "model": "svd"}, 422, "model"),
         ("/recommend", {"user": "p0", "fallback": "random"}, 422, "fallback"),
+        ("/recommend", {"user": "p0", "exclude_seen": "maybe"}, 422, "exclude_seen"),
         ("/next", {"items": "t0,nothing"}, 404, "items"),
         ("/next", {"items": ","}, 422, "items"),
         ("/next", {}, 422, "items"),

@@ -164,6 +164,9 @@ def test_a_batch_answers_as_single_requests_do_and_lists_unknown_users(service):
     assert [result["fallback"] for result in with_fallback["results"]] == [False, True, False, False]
     assert with_fallback["unknown"] == ["nobody"]
 
+    again = service.post("/recommend/batch", {"users": ["p3"], "k": 20, "exclude_seen": False}).json()
+    assert again["results"] == [service.get("/recommend", user="p3", k=20, exclude_seen="false").json()]
+
 
 @pytest.mark.parametrize(
     ("body", "parameter"),
@@ -173,6 +176,7 @@ def test_a_batch_answers_as_single_requests_do_and_lists_unknown_users(service):
         ({"users": ["p0", ""]}, "users[1]"),  # the second user id is empty
         ({"users": ["p0"], "k": 0}, "k"),
         ({"users": ["p0"], "model": "svd"}, "model"),
+        ({"users": ["p0"], "exclude_seen": "maybe"}, "exclude_seen"),
         ({}, "users"),
     ],
 )

@@ -123,9 +123,10 @@ class ALS:
         self.model_.user_factors = self.user_factors_
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """implicit's own batched recommend, already-held items filtered."""
+        """implicit's own batched recommend, already-held items filtered (while ``history.exclude_seen``)."""
         users = np.asarray(users)
-        ids, scores = self.model_.recommend(users, history.user_items[users], N=k, filter_already_liked_items=True)
+        held = history.user_items[users]
+        ids, scores = self.model_.recommend(users, held, N=k, filter_already_liked_items=history.exclude_seen)
         ids = np.asarray(ids, dtype=np.int64).reshape(len(users), -1)
         scores = np.asarray(scores, dtype=np.float32).reshape(len(users), -1)
         scores[ids < 0] = -np.inf

@@ -1,7 +1,8 @@
 """The one interface every model family implements, and the shared top-k machinery.
 
 Batch-first, as implicit does it: ``recommend(users, history, k) -> (ids, scores)`` with one row per user,
-items the user already holds excluded, best first, rows padded with id -1 and score -inf when fewer than k remain.
+items the user already holds excluded (unless ``history.exclude_seen`` is False), best first, rows padded with
+id -1 and score -inf when fewer than k remain.
 Fitted attributes end in ``_``; nothing is computed in ``__init__``.
 """
 
@@ -21,12 +22,14 @@ SCORE_BLOCK = 32_000_000
 class History:
     """What recommenders know of their users: the items each holds, and the latest of them in playlist order.
 
-    ``user_items`` (users x items counts) is also the seen-items filter; ``recent`` (users x L item ids, most
-    recent last, -1 padded on the left) is what next-song models read. Row u of both is the same user.
+    ``user_items`` (users x items counts) is also the seen-items filter, applied while ``exclude_seen`` holds
+    (a service that recommends listening again turns it off); ``recent`` (users x L item ids, most recent last,
+    -1 padded on the left) is what next-song models read. Row u of both is the same user.
     """
 
     user_items: sp.csr_matrix
     recent: np.ndarray
+    exclude_seen: bool = True
 
     def __post_init__(self) -> None:
         if self.recent.ndim != 2 or self.recent.shape[0] != self.user_items.shape[0]:
@@ -36,16 +39,22 @@ class History:
     def n_items(self) -> int:
         return self.user_items.shape[1]
 
+    @property
+    def seen(self) -> sp.csr_matrix:
+        """What top-k masks: the held items, or nothing when ``exclude_seen`` is off."""
+        return self.user_items if self.exclude_seen else sp.csr_matrix(self.user_items.shape, dtype=np.float32)
+
     def rows(self, users: np.ndarray) -> History:
         """The same history restricted to ``users``, in that order."""
-        return History(self.user_items[users], self.recent[users])
+        return History(self.user_items[users], self.recent[users], self.exclude_seen)
 
 
 class Recommender(Protocol):
     name: str
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (item ids, scores) for each row index in ``users`` of ``history``, seen items excluded."""
+        """Top-k (item ids, scores) for each row index in ``users`` of ``history``, seen items excluded unless
+        ``history.exclude_seen`` is False."""
         ...
 
 
@@ -78,7 +87,7 @@ def recommend_by_scoring(
     ids, scores = [], []
     for start in range(0, len(users), block):
         rows = history.rows(users[start : start + block])
-        block_ids, block_scores = top_k(score_block(rows), rows.user_items, k)
+        block_ids, block_scores = top_k(score_block(rows), rows.seen, k)
         ids.append(block_ids)
         scores.append(block_scores)
     if not ids:

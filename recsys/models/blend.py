@@ -46,7 +46,7 @@ class Blend:
             block_users = users[start : start + block]
             ranked = [model.recommend(block_users, history, self.depth)[0] for model, _ in used]
             fused = fuse(ranked, [weight for _, weight in used], history.n_items, self.rank_offset)
-            block_ids, block_scores = top_k(fused, history.user_items[block_users], k)
+            block_ids, block_scores = top_k(fused, history.rows(block_users).seen, k)
             ids.append(block_ids)
             scores.append(block_scores)
         if not ids:

@@ -1,5 +1,7 @@
 """One contract every model family passes, on every device it supports."""
 
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
 import pytest
@@ -70,6 +72,18 @@ def test_recommend_contract(name, device, planted, spark):
     # batch-first: a sub-batch gives the same answer as the whole batch
     sub_ids, _ = model.recommend(users[5:9], history, K)
     assert (sub_ids == ids[5:9]).all()
+
+    # exclude_seen off (the service's exclude_seen=false): held items come back, the rest scores as before
+    again_ids, again_scores = model.recommend(users, replace(history, exclude_seen=False), K)
+    assert np.all(np.diff(np.where(again_ids >= 0, again_scores, -np.inf), axis=1) <= 1e-6)
+    held_again = 0
+    for u in users:
+        is_held = np.isin(again_ids[u], user_items.indices[user_items.indptr[u] : user_items.indptr[u + 1]])
+        held_again += is_held.sum()
+        if name != "blend":  # the blend's lists are cut at a depth, so held items change which others make it
+            new = again_scores[u][~is_held & (again_ids[u] >= 0)]
+            assert new == pytest.approx(scores[u][: len(new)], rel=1e-5), f"user {u}"
+    assert held_again > len(users), f"{name}: {held_again} held items in {len(users)} unfiltered lists"
 
     if name == "popularity":  # not personalised: the most-held items each user lacks, in order
         order = np.argsort(-model.item_users_, kind="stable")
