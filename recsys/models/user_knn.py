@@ -7,7 +7,9 @@ matrix, so nothing is stored in the bundle beyond the ratings the service alread
 Similarity of a query user q to a pool user v: the idf-weighted count of the items they share, divided by
 |v| ** ``length_exponent`` (long playlists share something with everyone). An item scores the sum of the
 similarities of the ``neighbours`` most similar users that hold it. A known user's own row is among its neighbours;
-it holds only items the user has seen, which are filtered, so it costs one neighbour slot and changes nothing else.
+it holds only items the user has seen, which are filtered, so it costs one neighbour slot and changes nothing else
+(with ``history.exclude_seen`` off, its similarity, usually among the largest, adds to each of the user's own
+items).
 """
 
 from __future__ import annotations
