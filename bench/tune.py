@@ -125,6 +125,8 @@ BLEND_GRID = {
     "user_knn": [0.0, 0.5, 1.0],
 }
 BLEND_OFFSETS = [10.0, 60.0]
+#: user kNN's neighbours, each ranked once: the blend fuses best with fewer than user kNN alone scores best with.
+BLEND_NEIGHBOURS = [50, 200]
 
 
 def fuse_scores(lists: list[tuple[np.ndarray, np.ndarray]], weights: list[float], n_items: int) -> np.ndarray:
@@ -143,27 +145,40 @@ def fuse_scores(lists: list[tuple[np.ndarray, np.ndarray]], weights: list[float]
 
 
 def tune_blend(paths: Tables, work: Path, settings: Settings) -> dict[str, dict[str, float]]:
-    """recall@k of the rank fusion for every weight point, from each model's lists ranked once; and of score
-    fusion (``fuse_scores``) at the same points, which the blend does not use."""
+    """recall@k of the rank fusion for every weight point and user kNN neighbour count, from each model's lists
+    ranked once; and of score fusion (``fuse_scores``) at the same points, which the blend does not use."""
     users, held = read_holdout(str(work / "holdout"))
     k, depth = settings.evaluation.k, settings.blend.depth
     fitted = fit_models(None, paths, settings)  # implicit ALS: the Spark session is only for als.backend=spark
-    singles = (fitted.als, fitted.item2vec, fitted.cooccurrence, fitted.ease, fitted.user_knn)  # EASE fits yes_small
-    lists = {m.name: m.recommend(users, fitted.history, depth) for m in singles}
-    seen = fitted.history.user_items[users]
+    history = fitted.history
+    singles = (fitted.als, fitted.item2vec, fitted.cooccurrence, fitted.ease)  # EASE fits yes_small
+    lists = {m.name: m.recommend(users, history, depth) for m in singles}
+    knn_lists = {
+        n: UserKNN(settings.user_knn.model_copy(update={"neighbours": n}))
+        .fit(history.user_items)
+        .recommend(users, history, depth)
+        for n in BLEND_NEIGHBOURS
+    }
+    seen = history.user_items[users]
     relevant = [np.array([item]) for item in held]
     results = {name: {f"recall@{k}": recall_at_k(ids, relevant, k)} for name, (ids, _) in lists.items()}
+    for n, (ids, _) in knn_lists.items():
+        results[f"user_knn neighbours={n}"] = {f"recall@{k}": recall_at_k(ids, relevant, k)}
 
     def scored(fused: np.ndarray, name: str) -> None:
         results[name] = {f"recall@{k}": recall_at_k(top_k(fused, seen, k)[0], relevant, k)}
 
-    for point in grid(BLEND_GRID):
-        if not any(point.values()):
-            continue
-        weights, name = list(point.values()), " ".join(f"{n}={w}" for n, w in point.items())
-        for offset in BLEND_OFFSETS:
-            scored(fuse([lists[n][0] for n in point], weights, paths.n_items, offset), f"{name} rank_offset={offset}")
-        scored(fuse_scores([lists[n] for n in point], weights, paths.n_items), f"{name} score fusion")
+    for neighbours, knn in knn_lists.items():
+        lists["user_knn"] = knn
+        for point in grid(BLEND_GRID):
+            if not any(point.values()):
+                continue
+            weights = list(point.values())
+            name = " ".join(f"{n}={w}" for n, w in point.items()) + f" neighbours={neighbours}"
+            for offset in BLEND_OFFSETS:
+                fused = fuse([lists[n][0] for n in point], weights, paths.n_items, offset)
+                scored(fused, f"{name} rank_offset={offset}")
+            scored(fuse_scores([lists[n] for n in point], weights, paths.n_items), f"{name} score fusion")
     return results
 
 

@@ -58,9 +58,10 @@ class EaseSettings(Section):
 
 
 class UserKNNSettings(Section):
-    """User-based nearest neighbours (recsys/models/user_knn.py); chosen on yes_small's validation split."""
+    """User-based nearest neighbours (recsys/models/user_knn.py); chosen on yes_small's validation split, the
+    neighbours inside the blend, which fuses best with fewer than the model alone would take (docs/models.md)."""
 
-    neighbours: int = Field(200, ge=1, description="Most similar users whose items are scored.")
+    neighbours: int = Field(50, ge=1, description="Most similar users whose items are scored.")
     length_exponent: float = Field(
         0.5, ge=0.0, description="Similarity is divided by the neighbour's item count to this power."
     )
@@ -116,7 +117,7 @@ class BlendSettings(Section):
     item2vec: float = Field(1.0, ge=0.0)
     cooccurrence: float = Field(0.5, ge=0.0)
     ease: float = Field(1.0, ge=0.0, description="Used where the catalogue is small enough for EASE (ease.max_items).")
-    user_knn: float = Field(0.5, ge=0.0)
+    user_knn: float = Field(1.0, ge=0.0)
     depth: int = Field(100, ge=1, description="Items each model ranks per user before fusion.")
     rank_offset: float = Field(10.0, ge=0.0, description="k in weight / (k + rank): larger flattens the ranks.")
 
