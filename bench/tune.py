@@ -135,9 +135,10 @@ def fuse_scores(lists: list[tuple[np.ndarray, np.ndarray]], weights: list[float]
     fused = np.zeros((lists[0][0].shape[0], n_items), dtype=np.float32)
     for (ids, scores), weight in zip(lists, weights, strict=True):
         listed = ids >= 0
-        kept = np.where(listed, scores, np.nan)
-        low, high = np.nanmin(kept, axis=1, keepdims=True), np.nanmax(kept, axis=1, keepdims=True)
-        scaled = (kept - low) / np.maximum(high - low, 1e-9)
+        # a user whose list is empty (user kNN finds no neighbour) has no bounds; only listed scores are read
+        low = np.min(scores, axis=1, where=listed, initial=np.inf, keepdims=True)
+        high = np.max(scores, axis=1, where=listed, initial=-np.inf, keepdims=True)
+        scaled = (scores - low) / np.maximum(high - low, 1e-9)
         rows, ranks = np.nonzero(listed)
         fused[rows, ids[rows, ranks]] += weight * scaled[rows, ranks]
     fused[fused == 0] = -np.inf
