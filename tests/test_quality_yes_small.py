@@ -2,7 +2,7 @@
 
 Measured on 2026-11-22/23 (2 cores, seed 42, 3,412 held-out playlists): popularity recall@10 0.037, co-occurrence
 0.183, ALS (BM25 confidence) 0.198, item2vec next-song 0.195-0.200, EASE 0.197, user kNN 0.179 (50 neighbours,
-chosen inside the blend; 0.214 with 200), blend 0.225 (0.214-0.216 with 200 neighbours, 0.209 before EASE).
+chosen inside the blend; 0.214 with 200), blend 0.223-0.225 (0.214-0.216 with 200 neighbours, 0.209 before EASE).
 Thresholds sit a little below those numbers: gensim trains on two threads, so item2vec (and the blend) move a
 little between runs.
 """
@@ -47,7 +47,8 @@ def test_models_beat_popularity_by_the_measured_margins(bundle):
     assert recall["ease"] > 0.19
     assert recall["user_knn"] > 0.165  # fewer neighbours than alone would take: they fuse best
     best_baseline = max(recall["cooccurrence"], recall["als"])
-    # issue 4's target: >= 10% over the best baseline; measured 13.6% over ALS (+11.9% to +15.7% over six splits)
+    # issue 4's target: >= 10% over the best baseline; measured 12.6-13.6% over ALS here (+11.9% to +15.7% over six
+    # splits)
     assert recall["blend"] >= 1.10 * best_baseline, recall
 
 
