@@ -2,11 +2,12 @@
 
 python bench/serve_load.py --artifacts ROOT --name NAME [--concurrency 1 16 64] [--seconds 15] [--rate 500] [--record]
 
-Both servers run as the user runs them (one uvicorn worker, no access log) and are loaded one after the other by
-the same wrk command: closed-loop at each concurrency (throughput and latency at saturation), then paced at
-``--rate`` requests per second (each connection waits connections/rate between requests through wrk's delay()),
-which is how the p99 target is stated. /recommend asks for a different user each time, drawn from the bundle.
-wrk comes from the system (Debian: apt-get install wrk); it is not a Python package.
+Both servers run as the user runs them (one uvicorn worker on httptools and asyncio, no access log) and are
+loaded one after the other by the same wrk command: closed-loop at each concurrency (throughput and latency at
+saturation), then paced at ``--rate`` requests per second (each connection waits connections/rate between
+requests through wrk's delay()), which is how the p99 target is stated. /recommend asks for a different user
+each time, drawn from the bundle. wrk comes from the system (Debian: apt-get install wrk); it is not a Python
+package.
 """
 
 from __future__ import annotations
@@ -191,7 +192,8 @@ def main(argv: list[str]) -> int:
 
     python = [sys.executable, "-m"]
     serving = [*python, "serving", "--artifacts", args.artifacts, "--name", args.name, "--no-access-log"]
-    bare_app = [*python, "uvicorn", "--app-dir", str(scratch), "bare_app:app", "--no-access-log"]
+    same_stack = ["--http", "httptools", "--loop", "asyncio"]  # as python -m serving runs uvicorn
+    bare_app = [*python, "uvicorn", "--app-dir", str(scratch), "bare_app:app", *same_stack, "--no-access-log"]
     rows = []
     with ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, scratch, ignore_errors=True)
