@@ -13,6 +13,7 @@ from recsys.index import (
     save_index,
     search,
     search_breadth,
+    search_many,
     tune_search_breadth,
 )
 from recsys.models import ALS
@@ -88,6 +89,35 @@ def test_approximate_indexes_measure_their_recall_and_filter_inside_the_search(k
     exclude = np.arange(0, 20_000, 2)  # every even id
     ids, _ = search(index, queries[0], 10, exclude=exclude)
     assert len(ids) == 10 and (ids % 2 == 1).all()
+
+
+def test_ivfpq_is_trained_on_the_gpu_copy_where_faiss_sees_gpus(monkeypatch):
+    """The GPU branch's wiring, run on the CPU: pip's faiss-cpu sees no GPU, so the copies below stand in for
+    faiss-gpu's (which needs conda and the CUDA 12 libraries; docs/models.md). Training must happen on the copy
+    and come back, giving the index the CPU branch builds."""
+    import faiss
+
+    vectors, queries = clustered(5_000, 32), clustered(50, 32, seed=1)
+    settings = IndexSettings(kind="ivfpq", pq_bytes=8)
+    on_cpu = build_index(vectors, "ip", settings)
+    moved = []
+
+    def to_gpus(index):
+        moved.append("to")
+        return faiss.clone_index(index)
+
+    def to_cpu(index):
+        moved.append("back")
+        assert index.is_trained
+        return faiss.clone_index(index)
+
+    monkeypatch.setattr(faiss, "get_num_gpus", lambda: 1)
+    monkeypatch.setattr(faiss, "index_cpu_to_all_gpus", to_gpus)
+    monkeypatch.setattr(faiss, "index_gpu_to_cpu", to_cpu, raising=False)  # faiss-cpu has none
+    via_gpu = build_index(vectors, "ip", settings)
+    assert moved == ["to", "back"]
+    assert via_gpu.ntotal == len(vectors)
+    np.testing.assert_array_equal(search_many(via_gpu, queries, 10), search_many(on_cpu, queries, 10))
 
 
 def test_hnsw_widens_its_search_until_the_target_recall_and_keeps_it(tmp_path):
