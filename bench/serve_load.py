@@ -32,6 +32,7 @@ from timing import record
 
 from recsys import artifacts, layout
 from recsys import schemas as S
+from serving.__main__ import HTTP_STACK
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -192,7 +193,7 @@ def main(argv: list[str]) -> int:
 
     python = [sys.executable, "-m"]
     serving = [*python, "serving", "--artifacts", args.artifacts, "--name", args.name, "--no-access-log"]
-    same_stack = ["--http", "httptools", "--loop", "asyncio"]  # as python -m serving runs uvicorn
+    same_stack = [flag for key, value in HTTP_STACK.items() for flag in (f"--{key}", value)]
     bare_app = [*python, "uvicorn", "--app-dir", str(scratch), "bare_app:app", *same_stack, "--no-access-log"]
     rows = []
     with ExitStack() as cleanup:

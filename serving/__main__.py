@@ -17,6 +17,11 @@ from recsys import artifacts, layout
 from recsys import schemas as S
 from recsys.settings import load_settings
 
+#: uvicorn's parser and event loop, named rather than "auto": httptools parses faster than h11, and asyncio's loop
+#: stays even where uvloop is installed, which at 64 connections past saturation left some requests waiting a
+#: second (p99; docs/BENCHMARKS.md). bench/serve_load.py runs its bare peer on the same.
+HTTP_STACK = {"http": "httptools", "loop": "asyncio"}
+
 
 def print_examples(root: str, name: str, host: str, port: int) -> None:
     """curl lines that work as printed against this bundle, with a real user and item from it."""
@@ -76,10 +81,7 @@ def main(argv: list[str]) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        # Named, not "auto": httptools parses faster than h11, and asyncio's loop rather than uvloop even where
-        # uvloop is installed, which at 64 connections past saturation left some waiting a second (p99; BENCHMARKS).
-        http="httptools",
-        loop="asyncio",
+        **HTTP_STACK,
         log_level="info",
         access_log=not args.no_access_log,
     )
