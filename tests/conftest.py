@@ -189,11 +189,20 @@ def metric_values(service: Service) -> dict[tuple[str, tuple[tuple[str, str], ..
     }
 
 
+def build_e2e(folder: Path, output: Path, *args: str, master: str = "local[2]") -> subprocess.CompletedProcess[str]:
+    """The e2e bundle's job: ``folder``'s clicks.csv and tracks.csv into ``output``/e2e, item2vec at 10 epochs."""
+    inputs = ("--input", str(folder / "clicks.csv"), "--items", str(folder / "tracks.csv"), "--format", "long")
+    return run_build_job(
+        *inputs, "--output", str(output), "--name", "e2e", "--set", "item2vec.epochs=10", *args, master=master
+    )
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """A bundle built by spark-submit from a synthetic log with planted clusters: (folder, synth log).
 
-    Shared by the end-to-end and service tests; a test that changes bundles copies the artifacts first.
+    Shared by the end-to-end, service and cluster-mode tests; a test that changes bundles copies the artifacts
+    first.
     """
     from recsys.synth import SynthConfig, generate
 
@@ -201,20 +210,7 @@ def built(tmp_path_factory):
     synth = generate(SynthConfig(playlists=1500, tracks=300, clusters=6, seed=11))
     synth.clicks.write_csv(folder / "clicks.csv")
     synth.tracks.write_csv(folder / "tracks.csv")
-    job = run_build_job(
-        "--input",
-        str(folder / "clicks.csv"),
-        "--items",
-        str(folder / "tracks.csv"),
-        "--format",
-        "long",
-        "--output",
-        str(folder / "artifacts"),
-        "--name",
-        "e2e",
-        "--set",
-        "item2vec.epochs=10",
-    )
+    job = build_e2e(folder, folder / "artifacts")
     assert job.returncode == 0, job.stderr[-3000:]
     return folder, synth
 

@@ -6,8 +6,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from recsys.artifacts import resolve
-from recsys.synth import SynthConfig, generate
-from tests.conftest import run_build_job
+from tests.conftest import build_e2e
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -16,31 +15,13 @@ def table(folder, name, sort):
     return ds.dataset(folder / name, format="parquet").to_table().sort_by([(c, "ascending") for c in sort])
 
 
-def test_local_cluster_matches_local_mode(tmp_path):
-    """The cluster run also trains ALS with Spark MLlib (als.backend=spark) on the executors."""
-    synth = generate(SynthConfig(playlists=400, tracks=120, clusters=4, seed=5))
-    synth.clicks.write_csv(tmp_path / "clicks.csv")
-    bundles = {}
-    for master, backend in (("local[2]", "implicit"), ("local-cluster[2,1,1024]", "spark")):
-        out = tmp_path / master.split("[")[0]
-        job = run_build_job(
-            "--input",
-            str(tmp_path / "clicks.csv"),
-            "--format",
-            "long",
-            "--output",
-            str(out),
-            "--name",
-            "b",
-            "--set",
-            "item2vec.epochs=2",
-            "--set",
-            f"als.backend={backend}",
-            master=master,
-        )
-        assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
-        bundles[master] = resolve(out, "b")
-    local, cluster = bundles.values()
+def test_local_cluster_matches_local_mode(built, tmp_path):
+    """The e2e bundle's job again with separate executor processes, which also train ALS with Spark MLlib
+    (als.backend=spark) there; the e2e bundle itself is the local[2] run (implicit ALS)."""
+    folder, _ = built
+    job = build_e2e(folder, tmp_path / "cluster", "--set", "als.backend=spark", master="local-cluster[2,1,1024]")
+    assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
+    local, cluster = resolve(folder / "artifacts", "e2e"), resolve(tmp_path / "cluster", "e2e")
     for name, sort in [
         ("users", ["user_idx"]),
         ("items", ["item_idx"]),
