@@ -170,16 +170,16 @@ def tune_blend(paths: Tables, work: Path, settings: Settings) -> dict[str, dict[
         results[name] = {f"recall@{k}": recall_at_k(top_k(fused, seen, k)[0], relevant, k)}
 
     for neighbours, knn in knn_lists.items():
-        lists["user_knn"] = knn
+        ranked = {**lists, "user_knn": knn}
         for point in grid(BLEND_GRID):
             if not any(point.values()):
                 continue
             weights = list(point.values())
             name = " ".join(f"{n}={w}" for n, w in point.items()) + f" neighbours={neighbours}"
             for offset in BLEND_OFFSETS:
-                fused = fuse([lists[n][0] for n in point], weights, paths.n_items, offset)
+                fused = fuse([ranked[n][0] for n in point], weights, paths.n_items, offset)
                 scored(fused, f"{name} rank_offset={offset}")
-            scored(fuse_scores([lists[n] for n in point], weights, paths.n_items), f"{name} score fusion")
+            scored(fuse_scores([ranked[n] for n in point], weights, paths.n_items), f"{name} score fusion")
     return results
 
 

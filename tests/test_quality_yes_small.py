@@ -47,8 +47,8 @@ def test_models_beat_popularity_by_the_measured_margins(bundle):
     assert recall["ease"] > 0.19
     assert recall["user_knn"] > 0.165  # fewer neighbours than alone would take: they fuse best
     best_baseline = max(recall["cooccurrence"], recall["als"])
-    # issue 4's target: >= 10% over the best baseline; measured 12.6-13.6% over ALS here (+11.9% to +15.7% over six
-    # splits)
+    # issue 4's target: >= 10% over the best baseline; measured 12.6-13.6% over ALS here
+    # (+11.9% to +15.7% over six splits)
     assert recall["blend"] >= 1.10 * best_baseline, recall
 
 
