@@ -63,7 +63,7 @@ def configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
-    logging.getLogger("gensim.utils").setLevel(logging.WARNING)  # lifecycle dumps; per-epoch progress stays
+    logging.getLogger("gensim").setLevel(logging.WARNING)  # a line per second; recsys.progress logs each epoch
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
 

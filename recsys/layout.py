@@ -17,6 +17,7 @@ ITEM2VEC_OUTPUT_VECTORS = "vectors/item2vec_output_vectors.npy"  # syn1neg: scor
 EASE_WEIGHTS = "models/ease.npz"  # sparse item x item weights; absent where the catalogue was too large
 INDEX_ITEMS_ALS = "indexes/items_als.faiss"
 INDEX_ITEMS_ITEM2VEC = "indexes/items_item2vec.faiss"
+INDEX_ITEMS_ITEM2VEC_NEXT = "indexes/items_item2vec_next.faiss"  # output vectors: next-song search
 INDEX_USERS_ITEM2VEC = "indexes/users_item2vec.faiss"
 REPORT = "report.json"
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +20,10 @@ from pyspark.sql import DataFrame, SparkSession
 
 from recsys import schemas as S
 from recsys.artifacts import BundleWriter
-from recsys.evaluation.offline import DEPTH, evaluate, format_table
+from recsys.evaluation.offline import DEPTH, evaluate, format_table, sample_users
 from recsys.evaluation.reference import ImplicitDirect
 from recsys.evaluation.report import write_reports
-from recsys.index import Metric, build_index, choose_kind, save_index, search_breadth, tune_search_breadth
+from recsys.index import Metric, build_index, kind_of, save_index, search_breadth, tune_search_breadth
 from recsys.io import InputSpec, ReadResult, UnreadableInput, check_reject_ratio, read_interactions, summarize_rejects
 from recsys.layout import (
     ALS_ITEM_FACTORS,
@@ -35,6 +32,7 @@ from recsys.layout import (
     EASE_WEIGHTS,
     INDEX_ITEMS_ALS,
     INDEX_ITEMS_ITEM2VEC,
+    INDEX_ITEMS_ITEM2VEC_NEXT,
     INDEX_USERS_ITEM2VEC,
     ITEM2VEC_ITEM_VECTORS,
     ITEM2VEC_OUTPUT_VECTORS,
@@ -53,17 +51,10 @@ from recsys.settings import EvaluationSettings, Settings
 from recsys.spark import idmap, splits, tables
 from recsys.spark.als import fit_spark_als
 from recsys.spark.files import fingerprint, list_files
+from recsys.spark.session import check_driver_heap
+from recsys.stages import recording, stage
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def stage(name: str) -> Iterator[None]:
-    """Log the start and the duration of a step the user waits for."""
-    log.info("%s ...", name)
-    start = time.perf_counter()
-    yield
-    log.info("%s done in %.1f s", name, time.perf_counter() - start)
 
 
 @dataclass(frozen=True)
@@ -125,20 +116,23 @@ class FittedModels:
 
 def fit_models(spark: SparkSession | None, paths: Tables, settings: Settings) -> FittedModels:
     """Every model on one set of tables."""
-    history = read_history(
-        paths.ratings, paths.sequences, paths.n_users, paths.n_items, settings.item2vec.context_items
-    )
+    with stage("history"):
+        history = read_history(
+            paths.ratings, paths.sequences, paths.n_users, paths.n_items, settings.item2vec.context_items
+        )
     with stage(f"ALS ({settings.als.backend})"):
         als = fit_als(spark, paths, history.user_items, settings)
     with stage("item2vec"):
         item2vec = Item2Vec(settings.item2vec).fit(paths.sequences, paths.n_items)
-    cooc = CoOccurrence().fit(paths.cooccurrence, paths.n_items)
+    with stage("co-occurrence"):
+        cooc = CoOccurrence().fit(paths.cooccurrence, paths.n_items)
     ease = None
     if EASE.fits(settings.ease, paths.n_items):
         with stage("EASE"):
             ease = EASE(settings.ease).fit(history.user_items)
     popularity = Popularity().fit(history.user_items)
-    user_knn = UserKNN(settings.user_knn).fit(history.user_items)
+    with stage("user kNN"):
+        user_knn = UserKNN(settings.user_knn).fit(history.user_items)
     blend = Blend.of([als, item2vec, cooc, *([ease] if ease is not None else []), user_knn], settings.blend)
     return FittedModels(history, popularity, cooc, item2vec, als, ease, user_knn, blend)
 
@@ -198,12 +192,15 @@ def run_evaluation(
     ALS solves their factors against the trained item factors, the others read their history. ``artist_of`` (see
     idmap.artist_index) adds the challenge's R-precision with artist credit."""
     e = settings.evaluation
-    paths, split = write_split(interactions, settings, work, e.seed, n_users, n_items)
+    with stage("split and training tables"):
+        paths, split = write_split(interactions, settings, work, e.seed, n_users, n_items)
     users, items = read_holdout(str(work / "holdout"))
     if not len(users):
         raise NothingToEvaluate(
             f"the {e.split} split held out nothing ({split.protocol}) from {n_users:,} users and {n_items:,} items"
         )
+    held_out_users = len(np.unique(users))
+    users, items = sample_users(users, items, e.max_users, e.seed)
     fitted = fit_models(interactions.sparkSession, paths, settings)
     with stage("implicit ALS with its defaults (reference)"):
         reference = ImplicitDirect(settings.als.seed).fit(fitted.history.user_items)
@@ -213,7 +210,8 @@ def run_evaluation(
         test_users = np.unique(users)
         fitted.als.fold_in_users(test_users, history.user_items, Collection.of(fitted.history.user_items))
         reference.fold_in_users(test_users, history.user_items)
-    result = evaluate([*fitted.all(), reference], history, users, items, e.k, artist_of=artist_of)
+    with stage("ranking"):
+        result = evaluate([*fitted.all(), reference], history, users, items, e.k, artist_of=artist_of)
     log.info("evaluation (%s) on %d held-out pairs:\n%s", split.protocol, len(users), format_table(result.metrics))
     return {
         "split": e.split,
@@ -222,6 +220,7 @@ def run_evaluation(
         "k": e.k,
         "depth": DEPTH,
         "test_users": len(np.unique(users)),
+        "held_out_users": held_out_users,
         "test_pairs": len(users),
         "train_ratings": int(fitted.history.user_items.nnz),
         "models": result.metrics,
@@ -245,6 +244,7 @@ def read_validated(
     except (Py4JJavaError, PySparkException) as exc:
         raise UnreadableInput.of(source.path, source.format, exc) from exc
     check_reject_ratio(source.path, n_valid + n_rejected, reasons, settings.input.max_reject_ratio)
+    check_driver_heap(spark, n_valid + n_rejected)
     if n_rejected:
         log.warning(
             "%d malformed rows set aside in %s: %s", n_rejected, rejects_path, {r.reason: r.count for r in reasons}
@@ -295,8 +295,8 @@ def write_index(
     """Build and save one index; any but flat is checked against exact search on a sample of ``queries`` (an
     approximate one first sets its search breadth to the target recall), and records the recall it reached."""
     s = settings.index
-    index = build_index(vectors, metric, s)
-    entry: dict[str, Any] = {"kind": choose_kind(len(vectors), metric, s), "vectors": len(vectors), "metric": metric}
+    index = build_index(vectors, metric, s, queries)
+    entry: dict[str, Any] = {"kind": kind_of(index), "vectors": len(vectors), "metric": metric}
     if entry["kind"] != "flat":
         sample = np.random.default_rng(0).choice(len(queries), min(len(queries), s.recall_queries), replace=False)
         entry["recall@10"] = tune_search_breadth(index, vectors, metric, queries[sample], s)
@@ -315,7 +315,7 @@ def write_index(
 
 def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings) -> Path:
     """Run the whole build and publish the bundle; returns its folder."""
-    with BundleWriter(request.output, request.name) as bundle:
+    with BundleWriter(request.output, request.name) as bundle, recording() as timeline:
         spark_outputs = run_spark_stages(spark, request.source, settings, bundle)
         indexed, paths = spark_outputs.indexed, spark_outputs.tables
 
@@ -337,27 +337,28 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
         with stage("models on the full log"):
             fitted = fit_models(spark, paths, settings)
             als, item2vec, user_items = fitted.als, fitted.item2vec, fitted.history.user_items
-            user_vectors = item2vec.user_vectors(user_items, paths.sequences)
+            with stage("user vectors"):
+                user_vectors = item2vec.user_vectors(user_items, paths.sequences)
 
         with stage("vectors and FAISS indexes"):
-            np.save(bundle.path(ALS_USER_FACTORS), als.user_factors_)
-            np.save(bundle.path(ALS_ITEM_FACTORS), als.item_factors_)
-            np.save(bundle.path(ITEM2VEC_ITEM_VECTORS), item2vec.item_vectors_)
-            np.save(bundle.path(ITEM2VEC_USER_VECTORS), user_vectors)
-            np.save(bundle.path(ITEM2VEC_OUTPUT_VECTORS), item2vec.output_vectors_)
-            if fitted.ease is not None:
-                fitted.ease.save(bundle.path(EASE_WEIGHTS))
-            indexes = {
-                INDEX_ITEMS_ALS: write_index(
-                    bundle, INDEX_ITEMS_ALS, als.item_factors_, "ip", als.user_factors_, settings
-                ),
-                INDEX_ITEMS_ITEM2VEC: write_index(
-                    bundle, INDEX_ITEMS_ITEM2VEC, item2vec.item_vectors_, "cosine", item2vec.item_vectors_, settings
-                ),
-                INDEX_USERS_ITEM2VEC: write_index(
-                    bundle, INDEX_USERS_ITEM2VEC, user_vectors, "cosine", user_vectors, settings
-                ),
+            with stage("vectors"):
+                np.save(bundle.path(ALS_USER_FACTORS), als.user_factors_)
+                np.save(bundle.path(ALS_ITEM_FACTORS), als.item_factors_)
+                np.save(bundle.path(ITEM2VEC_ITEM_VECTORS), item2vec.item_vectors_)
+                np.save(bundle.path(ITEM2VEC_USER_VECTORS), user_vectors)
+                np.save(bundle.path(ITEM2VEC_OUTPUT_VECTORS), item2vec.output_vectors_)
+                if fitted.ease is not None:
+                    fitted.ease.save(bundle.path(EASE_WEIGHTS))
+            indexed_vectors = {
+                INDEX_ITEMS_ALS: (als.item_factors_, "ip", als.user_factors_),
+                INDEX_ITEMS_ITEM2VEC: (item2vec.item_vectors_, "cosine", item2vec.item_vectors_),
+                INDEX_ITEMS_ITEM2VEC_NEXT: (item2vec.output_vectors_, "ip", item2vec.item_vectors_),
+                INDEX_USERS_ITEM2VEC: (user_vectors, "cosine", user_vectors),
             }
+            indexes = {}
+            for path, (vectors, metric, queries) in indexed_vectors.items():
+                with stage(f"index {path}"):
+                    indexes[path] = write_index(bundle, path, vectors, metric, queries, settings)
 
         manifest = {
             "config": settings.model_dump(mode="json"),
@@ -371,5 +372,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             },
             "evaluation": report and report["models"],
             "indexes": indexes,
+            "item2vec_schedule": {"epochs": item2vec.epochs_, "alpha": item2vec.alpha_},
+            "stages": timeline,
         }
         return bundle.publish(manifest)

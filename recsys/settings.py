@@ -6,12 +6,13 @@ conf/<RECSYS_ENV>.toml < environment variables ``RECSYS__SECTION__KEY`` < ``--se
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 #: Where conf/ lives in a source checkout; RECSYS_CONF_DIR points elsewhere.
@@ -34,6 +35,12 @@ class SparkSettings(Section):
         "so it costs more than it saves (docs/BENCHMARKS.md).",
     )
     log_level: str = "WARN"
+    driver_memory: str = Field(
+        "auto",
+        pattern=r"^(auto|[1-9][0-9]*[mMgG])$",
+        description="Driver heap when Python starts Spark (spark-submit's --driver-memory wins): auto is 40% of the "
+        "machine in local mode, Spark's default on a cluster; or a size such as 8g.",
+    )
 
 
 class InputSettings(Section):
@@ -77,7 +84,18 @@ class Item2VecSettings(Section):
     ns_exponent: float = Field(0.0, description="Negative-sampling exponent; may be negative.")
     sample: float = Field(1e-3, ge=0.0)
     min_count: int = Field(1, ge=1)
-    epochs: int = Field(100, ge=1)
+    epochs: int = Field(100, ge=1, description="Passes over the corpus, at most (see token_budget).")
+    token_budget: int = Field(
+        20_000_000,
+        ge=1,
+        description="Tokens x epochs one fit trains on: a larger corpus gets fewer epochs (never under min_epochs) "
+        "and a learning rate raised to match (docs/scaling.md).",
+    )
+    min_epochs: int = Field(3, ge=1, description="The fewest epochs token_budget may leave.")
+    alpha: float = Field(0.025, gt=0.0, description="Initial learning rate at full epochs (gensim's default).")
+    max_alpha: float = Field(
+        0.15, gt=0.0, description="The highest initial learning rate fewer epochs may raise it to (0.3 diverged)."
+    )
     workers: int = Field(2, ge=1)
     seed: int = 7
     context_items: int = Field(5, ge=1, description="Latest items the next-song score looks back on.")
@@ -161,6 +179,12 @@ class EvaluationSettings(Section):
     )
     min_items: int = Field(3, ge=2, description="Only playlists at least this long give a held-out item.")
     k: int = Field(10, ge=1)
+    max_users: int = Field(
+        10_000,
+        ge=0,
+        description="Rank a seeded sample of this many held-out users at most (every model scores the whole "
+        "catalogue for each); 0: all of them.",
+    )
     seed: int = 42
 
 
@@ -239,6 +263,34 @@ class Settings(BaseSettings):
         return init_settings, env_settings
 
 
+class SettingsError(ValueError):
+    """A setting that does not exist or cannot take its value, from --set, a TOML layer or the environment."""
+
+
+def _nearest(location: tuple[str, ...]) -> str:
+    """' (did you mean section.key?)' for a mistyped name, or the names that do exist."""
+    fields: dict[str, Any] = Settings.model_fields
+    if len(location) > 1 and location[0] in fields:
+        fields = fields[location[0]].annotation.model_fields
+    match = difflib.get_close_matches(location[-1], list(fields), n=1, cutoff=0.6)
+    if match:
+        return f" (did you mean {'.'.join([*location[:-1], match[0]])}?)"
+    return f" (known: {', '.join(fields)})"
+
+
+def explain(error: ValidationError) -> SettingsError:
+    """pydantic's report as one line: each setting named as section.key, with what would be right."""
+    problems = []
+    for item in error.errors():
+        location = tuple(str(part) for part in item["loc"])
+        name = ".".join(location)
+        if item["type"] == "extra_forbidden":
+            problems.append(f"unknown setting {name}{_nearest(location)}")
+        else:
+            problems.append(f"setting {name}={item['input']!r}: {item['msg']}")
+    return SettingsError("; ".join(problems))
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """Turn ``["als.factors=128", ...]`` into a nested dict; pydantic coerces the strings."""
     nested: dict[str, Any] = {}
@@ -268,7 +320,10 @@ def _read_toml_layers(conf_dir: Path, env: str | None) -> dict[str, Any]:
         if path.is_file():
             layers = _merge(layers, tomllib.loads(path.read_text()))
         elif name == env:
-            raise FileNotFoundError(f"RECSYS_ENV={env!r} but {path} does not exist")
+            raise FileNotFoundError(
+                f"settings layer {env!r} (--env or RECSYS_ENV) but {path} does not exist: point RECSYS_CONF_DIR at "
+                "the folder holding base.toml and ENV.toml (the checkout's conf/; an installed package has none)"
+            )
     return layers
 
 
@@ -276,6 +331,9 @@ def load_settings(overrides: list[str] | None = None, env: str | None = None) ->
     """Build the settings from every layer. ``env`` defaults to $RECSYS_ENV (no env layer if unset)."""
     conf_dir = Path(os.environ.get("RECSYS_CONF_DIR", DEFAULT_CONF_DIR))
     file_values = _read_toml_layers(conf_dir, env or os.environ.get("RECSYS_ENV"))
-    env_values = Settings().model_dump(exclude_unset=True)  # environment only: nothing else is set here
     cli_values = parse_overrides(overrides or [])
-    return Settings(**_merge(_merge(file_values, env_values), cli_values))
+    try:
+        env_values = Settings().model_dump(exclude_unset=True)  # environment only: nothing else is set here
+        return Settings(**_merge(_merge(file_values, env_values), cli_values))
+    except ValidationError as exc:
+        raise explain(exc) from None

@@ -23,8 +23,9 @@ from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Rec
 from recsys.models.base import l2_normalize
 from recsys.models.confidence import Collection
 from recsys.settings import Settings
+from serving.searched import Searched
 
-#: What /recommend?model= accepts; "als" goes through FAISS, the others score every item.
+#: What /recommend?model= accepts.
 MODELS = ("als", "item2vec", "blend")
 #: Answers with fewer metadata cells (items x columns) than this read them one cell at a time. In the service's
 #: request loop pyarrow's take costs ~50 us before its first row and a cell ~0.8 us: in-process, with two
@@ -35,11 +36,22 @@ CELL_READS_BELOW = 64
 log = logging.getLogger(__name__)
 
 
+#: Longest id an error message quotes whole; a longer one is cut, with its length said.
+QUOTED_ID_CHARS = 80
+
+
+def quoted_id(value: str) -> str:
+    """An id as an error message shows it: whole up to QUOTED_ID_CHARS, else its start and its length."""
+    if len(value) <= QUOTED_ID_CHARS:
+        return repr(value)
+    return f"{value[:QUOTED_ID_CHARS]!r}... ({len(value):,} characters)"
+
+
 class UnknownId(LookupError):
     """A user or item id that is not in the bundle; ``parameter`` names the query parameter."""
 
     def __init__(self, parameter: str, value: str) -> None:
-        super().__init__(f"unknown {parameter} {value!r}")
+        super().__init__(f"unknown {parameter} {quoted_id(value)}")
         self.parameter = parameter
         self.value = value
 
@@ -93,6 +105,12 @@ class LoadedBundle:
         ease_path = folder / layout.EASE_WEIGHTS
         ease = [EASE.load(settings.ease, ease_path)] if ease_path.exists() else []
         user_knn = UserKNN(settings.user_knn).fit(seen)  # memory-based: indexes the ratings, nothing to load
+        items_als = load_index(folder / layout.INDEX_ITEMS_ALS)
+        searched_als = Searched("als", items_als, lambda users, _: als.user_factors_[users])
+        next_song: Recommender = item2vec  # bundles built before the next-song index score every item
+        if (folder / layout.INDEX_ITEMS_ITEM2VEC_NEXT).is_file():
+            items_next = load_index(folder / layout.INDEX_ITEMS_ITEM2VEC_NEXT)
+            next_song = Searched("item2vec", items_next, lambda _, rows: item2vec.context_vectors(rows.recent))
         collection = Collection.of(seen)
         bundle = cls(
             folder=folder,
@@ -104,15 +122,18 @@ class LoadedBundle:
             item_index={iid: i for i, iid in enumerate(item_ids)},
             item2vec_user_vectors=l2_normalize(np.load(folder / layout.ITEM2VEC_USER_VECTORS)),
             item2vec_item_vectors=l2_normalize(item2vec.item_vectors_),
-            items_als=load_index(folder / layout.INDEX_ITEMS_ALS),
+            items_als=items_als,
             items_item2vec=load_index(folder / layout.INDEX_ITEMS_ITEM2VEC),
             users_item2vec=load_index(folder / layout.INDEX_USERS_ITEM2VEC),
             history=history,
             als=als,
             collection=collection,
             popular=np.argsort(-collection.holders, kind="stable"),
-            models={"item2vec": item2vec, "blend": Blend.of([als, item2vec, cooc, *ease, user_knn], settings.blend)},
-            session_blend=Blend.of([item2vec, cooc], settings.blend),
+            models={
+                "item2vec": next_song,
+                "blend": Blend.of([searched_als, next_song, cooc, *ease, user_knn], settings.blend),
+            },
+            session_blend=Blend.of([next_song, cooc], settings.blend),
         )
         log.info("loaded bundle %s: %d users, %d items", folder, len(user_ids), len(item_ids))
         return bundle
@@ -123,11 +144,15 @@ class LoadedBundle:
 
     def indexes(self) -> dict[str, Index]:
         """The FAISS indexes, named by their file in the bundle's indexes/ folder."""
-        return {
+        indexes = {
             "items_als": self.items_als,
             "items_item2vec": self.items_item2vec,
             "users_item2vec": self.users_item2vec,
         }
+        next_song = self.models["item2vec"]
+        if isinstance(next_song, Searched):
+            indexes["items_item2vec_next"] = next_song.index
+        return indexes
 
     def user(self, user_id: str) -> int:
         try:
@@ -164,8 +189,9 @@ class LoadedBundle:
     def recommend(self, user_id: str, k: int, model: str = "als", exclude_seen: bool = True) -> list[dict[str, Any]]:
         """Items the user does not hold yet (any item with ``exclude_seen`` off), best first.
 
-        ALS: the user's factors against every item factor in FAISS, held items filtered inside the search.
-        item2vec and blend: the user's latest items scored against every item, as in the evaluation.
+        ALS: the user's factors searched in FAISS, held items filtered inside the search. item2vec: the user's
+        latest items' mean input vector searched among the output vectors (serving/searched.py). blend: each
+        model's list for the user fused, as in the evaluation.
         """
         u = self.user(user_id)
         if model == "als":

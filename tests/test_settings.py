@@ -1,9 +1,8 @@
 import tomllib
 
 import pytest
-from pydantic import ValidationError
 
-from recsys.settings import DEFAULT_CONF_DIR, Settings, load_settings, parse_overrides
+from recsys.settings import DEFAULT_CONF_DIR, Settings, SettingsError, load_settings, parse_overrides
 
 
 def test_base_toml_matches_the_code_defaults():
@@ -26,9 +25,9 @@ def test_layers_apply_lowest_first(tmp_path, monkeypatch):
 
 
 def test_set_values_are_validated():
-    with pytest.raises(ValidationError, match="factors"):
+    with pytest.raises(SettingsError, match="factors='abc': Input should be a valid integer"):
         load_settings(["als.factors=abc"])
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError, match="unknown setting als.no_such_key"):
         load_settings(["als.no_such_key=1"])
 
 
@@ -39,5 +38,18 @@ def test_malformed_overrides_are_refused(bad):
 
 
 def test_missing_env_layer_is_an_error(monkeypatch):
-    with pytest.raises(FileNotFoundError, match="nosuchenv"):
+    with pytest.raises(FileNotFoundError, match="nosuchenv.*RECSYS_CONF_DIR"):
         load_settings(env="nosuchenv")
+
+
+def test_a_mistyped_setting_is_named_with_the_nearest_one(monkeypatch):
+    with pytest.raises(SettingsError, match=r"^unknown setting als\.factor \(did you mean als\.factors\?\)$"):
+        load_settings(["als.factor=3"])
+    monkeypatch.setenv("RECSYS__ITEM2VEC__EPOCH", "3")  # the environment layer is checked the same way
+    with pytest.raises(SettingsError, match=r"unknown setting item2vec\.epoch \(did you mean item2vec\.epochs\?\)"):
+        load_settings()
+
+
+def test_a_name_with_nothing_near_lists_what_exists():
+    with pytest.raises(SettingsError, match=r"unknown setting zzz \(known: spark, input, "):
+        load_settings(["zzz.a=1"])

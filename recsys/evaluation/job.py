@@ -21,10 +21,11 @@ from recsys.evaluation.repeated import BASELINES, check_baselines, summarize, wr
 from recsys.evaluation.report import write_reports
 from recsys.io import InputSpec
 from recsys.layout import REJECTS
-from recsys.pipeline import read_validated, run_evaluation, stage
+from recsys.pipeline import read_validated, run_evaluation
 from recsys.settings import Settings
 from recsys.spark import idmap
 from recsys.spark.files import fingerprint, list_files
+from recsys.stages import stage
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from recsys.evaluation import metrics as M
 from recsys.models.base import History, Recommender
+from recsys.stages import stage
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,17 @@ def group_by_user(users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, lis
     users, items = users[order], items[order]
     distinct, starts = np.unique(users, return_index=True)
     return distinct, np.split(items, starts[1:])
+
+
+def sample_users(users: np.ndarray, items: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out pairs of at most ``limit`` distinct users (a seeded sample; all when ``limit`` is 0): the
+    evaluation's cost is users x catalogue per model, and its error bar shrinks only as the root of the users."""
+    distinct = np.unique(users)
+    if not limit or len(distinct) <= limit:
+        return users, items
+    kept = np.random.default_rng(seed).choice(distinct, limit, replace=False)
+    mask = np.isin(users, kept)
+    return users[mask], items[mask]
 
 
 #: How deep every model ranks for evaluation: the recall@k curve runs to it and "clicks" pages through it.
@@ -53,7 +65,8 @@ def evaluate(
     popularity = holders / max(train.user_items.shape[0], 1)
     metrics, curves = {}, {}
     for model in models:
-        recommended, _ = model.recommend(test_users, train, max(k, depth))
+        with stage(model.name):
+            recommended, _ = model.recommend(test_users, train, max(k, depth))
         scores = {**M.ranking_metrics(recommended, relevant, k), "r_precision": M.r_precision(recommended, relevant)}
         if artist_of is not None:
             scores["r_precision_artists"] = M.r_precision_with_artists(recommended, relevant, artist_of)

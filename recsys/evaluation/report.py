@@ -85,9 +85,14 @@ def _summary(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("dataset", str(report.get("input", {}).get("path", ""))),
         ("split", f"{report['split']}: {report['protocol']}"),
         ("seed", str(report["seed"])),
-        ("test users / held-out pairs", f"{report['test_users']:,} / {report['test_pairs']:,}"),
+        ("test users / held-out pairs", f"{report['test_users']:,} / {report['test_pairs']:,}" + _sampled(report)),
         ("version", str(report.get("version", ""))),
     ]
+
+
+def _sampled(report: dict[str, Any]) -> str:
+    held_out = report.get("held_out_users", report["test_users"])
+    return f" (a seeded sample of {held_out:,} held-out users)" if held_out > report["test_users"] else ""
 
 
 NOTES = (

@@ -31,9 +31,10 @@ from recsys.images.report import write_image_report
 from recsys.index import load_index
 from recsys.layout import IMAGE_HEAD, IMAGE_VECTORS, IMAGES, INDEX_IMAGES, REJECTS
 from recsys.models.base import l2_normalize
-from recsys.pipeline import stage, write_index
+from recsys.pipeline import write_index
 from recsys.settings import ImagesSettings, Settings
 from recsys.spark.files import InputFile, fingerprint, list_files
+from recsys.stages import stage
 
 log = logging.getLogger(__name__)
 

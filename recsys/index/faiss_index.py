@@ -21,6 +21,7 @@ import numpy as np
 
 from recsys.index.pruned import NormOrdered, norm_ordered_index
 from recsys.models.base import l2_normalize
+from recsys.progress import Progress
 from recsys.settings import IndexSettings
 
 log = logging.getLogger(__name__)
@@ -45,26 +46,68 @@ def choose_kind(n_vectors: int, metric: Metric, settings: IndexSettings) -> str:
     return "pruned" if metric == "ip" else "hnsw"
 
 
-def build_index(vectors: np.ndarray, metric: Metric, settings: IndexSettings | None = None) -> Index:
-    """An inner-product index over ``vectors`` of the kind ``choose_kind`` picks."""
+#: A ``pruned`` index that scores more than this share of its vectors per query saves nothing over scoring them
+#: all: its norms are too even (item2vec's output vectors on an MPD-shaped log: 1st to 99th percentile within
+#: 0.6x to 1.1x of the median, and every query scanned everything), so ``auto`` builds HNSW for it instead.
+PRUNED_MAX_SCAN = 0.5
+#: Sample queries that decide whether pruning pays.
+PRUNE_PROBES = 64
+#: Vectors added to an index at a time (a progress line between chunks; FAISS parallelises within one).
+ADD_CHUNK = 100_000
+
+
+def build_index(
+    vectors: np.ndarray, metric: Metric, settings: IndexSettings | None = None, queries: np.ndarray | None = None
+) -> Index:
+    """An inner-product index over ``vectors`` of the kind ``choose_kind`` picks; for ``pruned`` under ``auto``,
+    HNSW where a sample of ``queries`` shows the norms too even to prune (``kind_of`` tells which was built)."""
     settings = settings or IndexSettings()
     data = prepare(vectors, metric)
     n, dim = data.shape
     kind = choose_kind(n, metric, settings)
     if kind == "pruned":
         index = NormOrdered.of(norm_ordered_index(data))
+        if settings.kind == "pruned" or queries is None or _prunes(index, queries):
+            log.info("FAISS pruned index: %d vectors of %d dimensions", n, dim)
+            return index
+        kind = "hnsw"
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = settings.hnsw_ef_construction
+        index.hnsw.efSearch = settings.hnsw_ef_search
     else:
-        if kind == "flat":
-            index = faiss.IndexFlatIP(dim)
-        elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = settings.hnsw_ef_construction
-            index.hnsw.efSearch = settings.hnsw_ef_search
-        else:
-            index = _trained_ivfpq(data, settings)
-        index.add(data)
+        index = _trained_ivfpq(data, settings)
+    progress = Progress(f"FAISS {kind} index", n, "vectors")
+    for start in range(0, n, ADD_CHUNK):  # in chunks, so that building a large HNSW graph reports progress
+        index.add(data[start : start + ADD_CHUNK])
+        progress.advance(min(ADD_CHUNK, n - start))
     log.info("FAISS %s index: %d vectors of %d dimensions", kind, n, dim)
     return index
+
+
+def _prunes(index: NormOrdered, queries: np.ndarray) -> bool:
+    """Whether a sample of ``queries`` scans at most PRUNED_MAX_SCAN of the index on average."""
+    sample = np.random.default_rng(0).choice(len(queries), min(len(queries), PRUNE_PROBES), replace=False)
+    scanned = index.scan(np.ascontiguousarray(queries[sample], dtype=np.float32), 10)[2]
+    share = float(scanned.mean()) / max(index.ntotal, 1)
+    if share > PRUNED_MAX_SCAN:
+        log.info(
+            "pruning scanned %.0f%% of %d vectors per query: too even in norm, building HNSW", 100 * share, index.ntotal
+        )
+    return share <= PRUNED_MAX_SCAN
+
+
+def kind_of(index: Index) -> str:
+    """The kind of a built index, as ``index.kind`` names it."""
+    if isinstance(index, NormOrdered):
+        return "pruned"
+    if isinstance(index, faiss.IndexHNSW):
+        return "hnsw"
+    if isinstance(index, faiss.IndexIVF):
+        return "ivfpq"
+    return "flat"
 
 
 def _trained_ivfpq(data: np.ndarray, settings: IndexSettings) -> faiss.Index:

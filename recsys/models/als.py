@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from recsys.models.base import History
 from recsys.models.confidence import Collection, confidence
+from recsys.progress import Progress
 from recsys.settings import ALSSettings
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ class ALS:
                 random_state=s.seed,
                 use_gpu=device == "cuda",
             )
-            self.model_.fit(weights, show_progress=False)
+            progress = Progress("ALS", s.iterations, "iterations")
+            self.model_.fit(weights, show_progress=False, callback=lambda *_: progress.advance())
         if device == "cuda":
             self.model_ = self.model_.to_cpu()
         self.user_factors_ = np.ascontiguousarray(self.model_.user_factors, dtype=np.float32)

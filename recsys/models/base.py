@@ -14,6 +14,8 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.progress import Progress
+
 #: Upper bound on the dense score block (users x items floats) scored at once.
 SCORE_BLOCK = 32_000_000
 
@@ -85,11 +87,13 @@ def recommend_by_scoring(
     """Run ``score_block(history of a block of users) -> dense scores`` over blocks that fit SCORE_BLOCK, then top-k."""
     block = max(1, SCORE_BLOCK // max(1, history.n_items))
     ids, scores = [], []
+    progress = Progress("scoring", len(users), "users")
     for start in range(0, len(users), block):
         rows = history.rows(users[start : start + block])
         block_ids, block_scores = top_k(score_block(rows), rows.seen, k)
         ids.append(block_ids)
         scores.append(block_scores)
+        progress.advance(len(block_ids))
     if not ids:
         return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
     return np.vstack(ids), np.vstack(scores)

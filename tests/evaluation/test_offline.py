@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys.evaluation.offline import evaluate, group_by_user
+from recsys.evaluation.offline import evaluate, group_by_user, sample_users
 from recsys.models.base import History
 
 
@@ -51,3 +51,14 @@ def test_the_challenge_metrics_and_the_recall_curve_come_from_the_same_ranking()
     assert metrics["r_precision"] == pytest.approx((1 / 2 + 0) / 2)
     assert metrics["clicks"] == 0.0  # both first hits are on the first page of 10
     assert result.recall_curve["fixed"] == pytest.approx([(1 / 2 + 0) / 2, (1 / 2 + 1) / 2, (1 / 2 + 1) / 2])
+
+
+def test_a_sample_of_users_keeps_every_pair_of_each_sampled_user():
+    users = np.repeat(np.arange(50), 3)
+    items = np.arange(150)
+    kept_users, kept_items = sample_users(users, items, limit=10, seed=1)
+    assert len(np.unique(kept_users)) == 10 and len(kept_users) == 30  # whole users, three pairs each
+    assert (kept_items // 3 == kept_users).all()  # each pair still with its own user
+    assert sample_users(users, items, limit=10, seed=1)[0].tolist() == kept_users.tolist()  # seeded
+    assert sample_users(users, items, limit=0, seed=1)[0] is users  # 0: every user
+    assert sample_users(users, items, limit=50, seed=1)[0] is users  # at the limit: nothing to sample

@@ -1,0 +1,57 @@
+"""The service's index-searched models rank exactly as the models' own dense scoring does, held items excluded."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.index import build_index, kind_of
+from recsys.models import ALS, Item2Vec
+from recsys.models.base import History
+from recsys.settings import ALSSettings, IndexSettings, Item2VecSettings
+from serving.searched import Searched
+
+
+def history(n_users: int, n_items: int, rng: np.random.Generator) -> History:
+    held = sp.random(n_users, n_items, density=0.05, format="csr", random_state=1, dtype=np.float32)
+    held.data[:] = 1.0
+    recent = rng.integers(-1, n_items, size=(n_users, 3)).astype(np.int32)
+    return History(held, recent)
+
+
+def test_searched_als_and_next_song_equal_their_dense_rankings():
+    rng = np.random.default_rng(0)
+    users_factors = rng.normal(size=(40, 8)).astype(np.float32)
+    item_factors = (rng.normal(size=(500, 8)) * rng.lognormal(size=(500, 1))).astype(np.float32)  # skewed norms
+    als = ALS.from_factors(ALSSettings(factors=8), users_factors, item_factors)
+    item2vec = Item2Vec.from_vectors(
+        Item2VecSettings(vector_size=8, context_items=3),
+        rng.normal(size=(500, 8)).astype(np.float32),
+        rng.normal(size=(500, 8)).astype(np.float32),  # even norms: auto builds HNSW, so force exact search here
+    )
+    known = history(40, 500, rng)
+    users = np.arange(40)
+    exact = IndexSettings(exact_below=10, kind="pruned")
+    searched_als = Searched("als", build_index(item_factors, "ip", exact), lambda u, _: als.user_factors_[u])
+    searched_next = Searched(
+        "item2vec",
+        build_index(item2vec.output_vectors_, "ip", exact),
+        lambda _, rows: item2vec.context_vectors(rows.recent),
+    )
+    for dense, searched in ((als, searched_als), (item2vec, searched_next)):
+        expected_ids, expected_scores = dense.recommend(users, known, 20)
+        ids, scores = searched.recommend(users, known, 20)
+        assert (ids == expected_ids).all(), searched.name
+        np.testing.assert_allclose(scores, expected_scores, rtol=1e-4, atol=1e-4)
+        held = known.user_items[users[0]].indices
+        assert not set(ids[0]) & set(held)
+
+
+def test_auto_builds_hnsw_where_norms_are_too_even_to_prune():
+    rng = np.random.default_rng(1)
+    even = rng.normal(size=(40_000, 16)).astype(np.float32)
+    even /= np.linalg.norm(even, axis=1, keepdims=True)
+    skewed = even * rng.lognormal(sigma=2.0, size=(40_000, 1)).astype(np.float32)
+    settings = IndexSettings(exact_below=1000)
+
+    assert kind_of(build_index(skewed, "ip", settings, queries=even)) == "pruned"
+    assert kind_of(build_index(even, "ip", settings, queries=even)) == "hnsw"
+    assert kind_of(build_index(even, "ip", settings)) == "pruned"  # without queries to judge by, as configured
