@@ -12,11 +12,12 @@ ARTIFACTS ?= artifacts
 NAME ?= demo
 PORT ?= 8000
 
-.PHONY: install demo evaluate evaluate-shared evaluate-splits test serve dist bench bench-serve reliability clean help
+.PHONY: install install-gpu demo evaluate evaluate-shared evaluate-splits test serve dist bench bench-serve bench-mpd reliability clean help
 
 help:
 	@echo "make demo   - install, build a bundle from sample data, evaluate, print how to query it"
 	@echo "make test   - install, lint (ruff) and run the test suite"
+	@echo "make install-gpu - also install the GPU builds of FAISS and implicit's ALS from PyPI (needs a CUDA 13 driver)"
 	@echo "make evaluate - reports (html, md, json) for EVAL_INPUT (default: the demo log) under reports/"
 	@echo "make evaluate-shared - the reports of docs/EVALUATION.md on ../shared/data (about 10 minutes)"
 	@echo "make evaluate-splits - yes_small and yes_big over six seeded splits, summarised (about 35 minutes)"
@@ -26,16 +27,28 @@ help:
 	@echo "              1.3M-item bench bundle first if it is missing, ~25 min)"
 	@echo "make reliability - kill the build 20 times, fuzz the API, soak the service 10 minutes (docs/RELIABILITY.md)"
 	@echo "make bench-serve - build a 1.3M-item bundle once (~25 min), then load /recommend with wrk vs a bare endpoint"
+	@echo "make bench-mpd - the whole build and the service at 1%, 10% and 100% of the MPD's size (~2 h on 2 cores)"
+	@echo "make clean  - remove the venv, the demo's data, bundle and report, build outputs (never your own bundles)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
-	@java -version >/dev/null 2>&1 || { echo "Java 17+ is required (Spark runs on the JVM)"; exit 1; }
+	@found=$$(java -version 2>&1 | awk -F'"' '/version/ {print $$2; exit}'); major=$${found%%.*}; \
+	  if [ "$$major" = 1 ]; then major=$$(echo "$$found" | cut -d. -f2); fi; \
+	  [ "$$major" -ge 17 ] 2>/dev/null || { echo "Java 17+ is required (Spark 4 runs on it); found: $${found:-no java on PATH}"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
+
+# The GPU builds from PyPI on top of the usual install (docs/models.md, ALS on the GPU). faiss-gpu and faiss-cpu
+# are the same `faiss` package: the CPU one is removed and the GPU one written over whatever it left.
+install-gpu: install
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,gpu]'
+	$(PY) -m pip uninstall --quiet -y faiss-cpu
+	$(PY) -m pip install --quiet --force-reinstall --no-deps faiss-gpu==1.15.1
+	$(PY) -c 'import faiss, implicit.gpu; print("faiss GPUs:", faiss.get_num_gpus(), "| implicit CUDA:", implicit.gpu.HAS_CUDA)'
 
 $(DEMO_DATA)/clicks.csv: | install
 	$(PY) -m recsys.synth --playlists 4000 --tracks 800 --clusters 8 --out $(DEMO_DATA)/clicks.csv --items $(DEMO_DATA)/tracks.csv
@@ -86,19 +99,6 @@ dist: install
 	$(PY) -m pip wheel --quiet --no-deps -w dist .
 	cp dist/recsys-*.whl dist/recsys.zip
 
-bench: install $(BENCH_BUNDLE)
-	$(PY) bench/spark_stages.py --rows 1000000 10000000 --als-rows 10000000 --record
-	$(PY) bench/models.py --factors $(BENCH_DATA)/artifacts/big --record
-
-# docs/RELIABILITY.md: the build killed 20 times, 2,000+ fuzzed requests, a 10-minute soak on the demo bundle.
-reliability: install $(DEMO_DATA)/clicks.csv
-	@command -v wrk >/dev/null || { echo "reliability needs wrk for the soak (Debian: apt-get install wrk)"; exit 1; }
-	$(PY) bench/kill_build.py --trials 20 --record
-	$(PY) bench/fuzz_api.py --examples 150 --record
-	test -f $(ARTIFACTS)/$(NAME)/LATEST || $(SPARK_SUBMIT) jobs/build_embeddings.py --input $(DEMO_DATA)/clicks.csv \
-	  --items $(DEMO_DATA)/tracks.csv --format long --output $(ARTIFACTS) --name $(NAME)
-	$(PY) bench/soak.py --artifacts $(ARTIFACTS) --name $(NAME) --minutes 10 --record
-
 # The benchmarks' big bundle: MPD-like, 300k playlists, ~9M rows, 1.3M distinct tracks; built once (~25 min),
 # kept. bench-serve loads its service; bench measures FAISS on its learnt ALS factors.
 BENCH_DATA ?= data/bench
@@ -111,9 +111,31 @@ $(BENCH_BUNDLE): | $(VENV)/.installed
 	  --output $(BENCH_DATA)/artifacts --name big --set evaluation.enabled=false --set item2vec.epochs=2 \
 	  --set als.iterations=5 --set spark.shuffle_partitions=16
 
+bench: install $(BENCH_BUNDLE)
+	$(PY) bench/spark_stages.py --rows 1000000 10000000 --als-rows 10000000 --record
+	$(PY) bench/models.py --factors $(BENCH_DATA)/artifacts/big --record
+
+# The whole build and the service at 1%, 10% and 100% of the Million Playlist Dataset (docs/BENCHMARKS.md): the
+# largest size first, so the smaller ones' figures are fresh when the report is written (about 2 hours on 2 cores).
+bench-mpd: install
+	@command -v wrk >/dev/null || { echo "bench-mpd needs wrk for the service's load (Debian: apt-get install wrk)"; exit 1; }
+	$(PY) bench/mpd.py --playlists 1000000 --serve-seconds 30
+	$(PY) bench/mpd.py --playlists 10000 100000 1000000 --reuse --serve-seconds 30 --record
+
+# docs/RELIABILITY.md: the build killed 20 times, 2,000+ fuzzed requests, a 10-minute soak on the demo bundle.
+reliability: install $(DEMO_DATA)/clicks.csv
+	@command -v wrk >/dev/null || { echo "reliability needs wrk for the soak (Debian: apt-get install wrk)"; exit 1; }
+	$(PY) bench/kill_build.py --trials 20 --record
+	$(PY) bench/fuzz_api.py --examples 150 --record
+	test -f $(ARTIFACTS)/$(NAME)/LATEST || $(SPARK_SUBMIT) jobs/build_embeddings.py --input $(DEMO_DATA)/clicks.csv \
+	  --items $(DEMO_DATA)/tracks.csv --format long --output $(ARTIFACTS) --name $(NAME)
+	$(PY) bench/soak.py --artifacts $(ARTIFACTS) --name $(NAME) --minutes 10 --record
+
 bench-serve: install $(BENCH_BUNDLE)
 	@command -v wrk >/dev/null || { echo "bench-serve needs wrk (Debian: apt-get install wrk)"; exit 1; }
 	$(PY) bench/serve_load.py --artifacts $(BENCH_DATA)/artifacts --name big --record
 
+# Only what make itself made: the venv, the demo's data, bundle and report, build outputs. Bundles users published
+# under artifacts/ and the benchmarks' data stay.
 clean:
-	rm -rf $(VENV) $(ARTIFACTS) $(DEMO_DATA) reports build dist *.egg-info
+	rm -rf $(VENV) $(DEMO_DATA) $(ARTIFACTS)/demo reports/demo build dist *.egg-info

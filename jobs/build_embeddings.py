@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recsys import cli
+from recsys import cli, commands
 from recsys.pipeline import BuildRequest, build_bundle
 
 
@@ -33,4 +33,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(commands.run("build_embeddings.py", main))

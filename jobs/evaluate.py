@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from recsys import cli
+from recsys import cli, commands
 from recsys.evaluation.job import evaluate_log
 from recsys.evaluation.offline import format_table
 from recsys.evaluation.repeated import BASELINES, markdown
@@ -78,4 +78,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(commands.run("evaluate.py", main))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recsys import cli
+from recsys import cli, commands
 from recsys.images.pipeline import ImageRequest, build_image_bundle
 from recsys.settings import load_settings
 
@@ -37,4 +37,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(commands.run("index_images.py", main))

@@ -14,6 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
+from recsys import commands
 from recsys.artifacts import BundleError, resolve
 from recsys.recommend_all import recommend_all
 
@@ -39,4 +40,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(commands.run("recommend_all.py", main))

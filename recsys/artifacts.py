@@ -122,7 +122,7 @@ class BundleWriter:
             "format": FORMAT_VERSION,
             "name": self.home.name,
             "version": self.version,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="microseconds"),
             **manifest,
             "files": _file_entries(self.staging),
         }
@@ -202,14 +202,30 @@ def remove_partial(home: Path, min_age_s: float | None) -> list[Path]:
     return removed
 
 
+def remove_old_versions(home: Path, keep: int) -> list[Path]:
+    """Remove published versions of one bundle home beyond the ``keep`` newest (by the time their manifest was
+    written); the version LATEST names is never removed, however old (after a rollback it may be). Returns what
+    was removed."""
+    if keep < 1:
+        raise ValueError(f"--keep {keep}: keep at least 1 version (the live one is kept whatever the number)")
+    live = (home / LATEST).read_text().strip() if (home / LATEST).is_file() else None
+    published = [p for p in home.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()]
+    versions = sorted(published, key=lambda p: (load_manifest(p).get("created", ""), p.name))  # publication order
+    removed = [p for p in versions[: max(0, len(versions) - keep)] if p.name != live]
+    for path in removed:
+        shutil.rmtree(path)
+        log.info("removed version %s (keeping the %d newest and the live one)", path, keep)
+    return removed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m recsys.artifacts",
-        description="Bundle housekeeping. clean: remove the partial folders killed jobs left under ROOT "
-        "(published versions and LATEST are never touched).",
+        description="Bundle housekeeping. clean: remove the partial folders killed jobs left under ROOT, and with "
+        "--keep N the published versions beyond the N newest (never the one LATEST names).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    clean = commands.add_parser("clean", help="remove partial bundles left by killed jobs")
+    clean = commands.add_parser("clean", help="remove partial bundles left by killed jobs, and old versions")
     clean.add_argument("root", type=Path, help="the artifacts root (a job's --output)")
     clean.add_argument("--name", help="only this bundle name (default: every name under ROOT)")
     clean.add_argument(
@@ -219,13 +235,21 @@ def main(argv: list[str] | None = None) -> int:
         help="a partial folder written from another host (whose job cannot be checked) is removed once older "
         "than this (default: %(default)s)",
     )
+    clean.add_argument("--keep", type=int, metavar="N", help="also remove published versions beyond the N newest")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not args.root.is_dir():
+        raise FileNotFoundError(f"{args.root} is not a folder: give the artifacts root a job wrote to (its --output)")
     homes = [args.root / args.name] if args.name else sorted(p for p in args.root.iterdir() if p.is_dir())
     removed = [path for home in homes if home.is_dir() for path in remove_partial(home, args.min_age_hours * 3600)]
     print(f"removed {len(removed)} partial folder(s) or file(s) under {args.root}")
+    if args.keep is not None:
+        old = [path for home in homes if home.is_dir() for path in remove_old_versions(home, args.keep)]
+        print(f"removed {len(old)} old version(s) under {args.root}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from recsys import commands
+
+    raise SystemExit(commands.run("python -m recsys.artifacts", main))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from recsys import commands
 from recsys import schemas as S
 
 
@@ -52,4 +53,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(commands.run("python -m recsys.datasets", main))

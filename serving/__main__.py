@@ -13,7 +13,7 @@ from urllib.parse import quote
 import polars as pl
 import uvicorn
 
-from recsys import artifacts, layout
+from recsys import artifacts, commands, layout
 from recsys import schemas as S
 from recsys.settings import load_settings
 
@@ -89,4 +89,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(commands.run("python -m serving", main))

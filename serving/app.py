@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import faiss
 from fastapi import Depends, FastAPI, File, Header, Query, Request, UploadFile
@@ -17,7 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from threadpoolctl import threadpool_limits
 
@@ -87,6 +88,22 @@ def _parameter(location: tuple[str | int, ...]) -> str | None:
     for part in parts:
         name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
     return name or None
+
+
+def _explain_invalid(error: dict[str, Any]) -> tuple[int, str, str | None]:
+    """Status, message and parameter for FastAPI's first validation error: a body that is not JSON is a 400 about
+    the body (FastAPI reports the character offset as if it were a list index); a body that is JSON but not an
+    object, or missing, names the body; anything else names its parameter."""
+    location = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "not JSON")
+        offset = f" at character {location[1]}" if len(location) > 1 else ""
+        return 400, f"the request body is not valid JSON: {reason}{offset}", "body"
+    if location == ("body",):
+        what = "missing" if error.get("type") == "missing" else f"not a JSON object ({error['msg']})"
+        return 422, f"the request body is {what}: send a JSON object with Content-Type: application/json", "body"
+    parameter = _parameter(location)
+    return 422, f"invalid parameter {parameter!r}: {error['msg']}", parameter
 
 
 def recommendations(
@@ -163,7 +180,7 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         for task in tasks:
             task.cancel()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # a FastAPI whose /docs and /redoc load their scripts from this service, not a CDN
         title="recsys",
         version="0.1.0",
         lifespan=lifespan,
@@ -172,7 +189,7 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     app.state.live, app.state.images = live, images
     uploads = {"/similar-images": limits.max_bytes + 64 * 1024}  # an upload plus its multipart framing
     app.add_middleware(BodyLimit, max_bytes=serving.max_body_bytes, per_path=uploads)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(MetricsMiddleware, metrics=metrics, paths=lambda: {getattr(r, "path", "") for r in app.routes})
 
     @app.exception_handler(UnknownId)
     async def unknown_id(_: Request, exc: UnknownId) -> JSONResponse:
@@ -196,9 +213,9 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     @app.exception_handler(RequestValidationError)
     async def invalid_parameter(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
-        parameter = _parameter(first.get("loc", ()))
-        body = Error(error=f"invalid parameter {parameter!r}: {first['msg']}", parameter=parameter).model_dump()
-        return JSONResponse(status_code=422, content={**body, "detail": jsonable_encoder(exc.errors())})
+        status, message, parameter = _explain_invalid(first)
+        body = Error(error=message, parameter=parameter).model_dump()
+        return JSONResponse(status_code=status, content={**body, "detail": jsonable_encoder(exc.errors())})
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
@@ -236,10 +253,16 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         """Next songs for a known user or playlist, excluding what it already holds (unless exclude_seen=false)."""
         if model == "als":  # one FAISS search (~0.3 ms on 1.3M items): cheaper on the event loop than a thread hop
             return recommendations(bundle, user, k, model, fallback, exclude_seen)
-        # the other models score every item
+        # the others search or score several models: in a worker thread
         return await run_in_threadpool(recommendations, bundle, user, k, model, fallback, exclude_seen)
 
-    class Batch(BaseModel):
+    class Body(BaseModel):
+        """A request body: unknown keys and loose types (``"k": true``, ``"k": "5"``) are 422s naming the key, as
+        unknown or malformed query parameters are."""
+
+        model_config = ConfigDict(extra="forbid", strict=True)
+
+    class Batch(Body):
         users: list[Annotated[str, Field(min_length=1)]] = Field(
             min_length=1, max_length=serving.max_batch, description=f"user ids, 1 to {serving.max_batch}"
         )
@@ -260,7 +283,7 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
             results.append(recommendations(bundle, user, body.k, body.model, body.fallback, body.exclude_seen))
         return BatchRecommendations(model=body.model, version=bundle.version, results=results, unknown=unknown)
 
-    class NewUser(BaseModel):
+    class NewUser(Body):
         items: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1, description="item ids the user holds")
         k: int = Field(default_k, ge=1, le=max_k, description=f"number of results, 1 to {max_k}")
         model: Literal["als", "item2vec"] = Field(

@@ -26,18 +26,24 @@ class BodyLimit:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             return await self._refuse(send, limit)
-        seen, started = 0, False
+        seen, started, too_large = 0, False, False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
+                too_large = True
                 raise BodyTooLarge
             return message
 
         async def tracked(message: Message) -> None:
             nonlocal started
+            if too_large:  # the app caught BodyTooLarge while parsing (FastAPI answers 400): the answer is 413
+                if not started and message["type"] == "http.response.start":
+                    started = True
+                    await self._refuse(send, limit)
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 

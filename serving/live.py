@@ -100,10 +100,21 @@ class LiveBundle:
             return Reloaded(version=bundle.version, previous=previous, changed=True)
 
     def _refused(self, version: str | None, reason: str) -> Refused:
-        """Record and log a refusal; the caller raises what this returns."""
+        """Record and log a refusal; the caller raises what this returns. The log names the full paths; what
+        clients read (/readyz, the reload's 409) names files inside the artifact root only (docs/security.md)."""
         self.refused_version = version
         serving = self.version
+        public = self._without_root(reason)
         if serving is None:
-            self.problem = reason
-        log.error("refused bundle %s: %s; still serving %s", version, reason, serving or "nothing")
-        return Refused(f"bundle {version} refused: {reason}; still serving {serving or 'nothing'}")
+            self.problem = public
+        what = f"bundle {version}" if version else f"{self.name}/LATEST"
+        log.error("refused %s: %s; still serving %s", what, reason, serving or "nothing")
+        return Refused(f"{what} refused: {public}; still serving {serving or 'nothing'}")
+
+    def _without_root(self, message: str) -> str:
+        """``message`` with the artifact root's path cut from every path in it."""
+        for root in sorted(
+            {str(self.root.resolve()), str(self.root.absolute()), str(self.root)}, key=len, reverse=True
+        ):
+            message = message.replace(f"{root}/", "")
+        return message

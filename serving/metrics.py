@@ -7,7 +7,7 @@ Each app has its own registry, so several apps in one process (tests) never shar
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -83,12 +83,15 @@ class MetricsMiddleware:
     """Plain ASGI (no BaseHTTPMiddleware task per request): counts and times every HTTP request.
 
     The label is the matched route's template (``/recommend``), never the raw path, so ids cannot blow up the
-    number of series; requests that match no route share ``unmatched``.
+    number of series; requests that match no route share ``unmatched``. A request answered before routing (a 413
+    from the body limit) or by one of FastAPI's own routes (``/docs``, ``/openapi.json``) is labelled by its path
+    when that path is one of ``paths()``, the app's route paths.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, paths: Callable[[], set[str]] = set) -> None:
         self.app = app
         self.metrics = metrics
+        self.paths = paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,6 +109,6 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_and_note_status)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            template = getattr(route, "path", None) or (scope["path"] if scope["path"] in self.paths() else "unmatched")
             self.metrics.latency.labels(template, scope["method"]).observe(time.perf_counter() - start)
             self.metrics.requests.labels(template, scope["method"], str(status)).inc()

@@ -106,3 +106,16 @@ def test_a_running_jobs_staging_folder_is_never_cleaned(tmp_path):
         assert running.staging.is_dir()
         published = running.publish({})
     assert ".owner" not in verify(published)["files"] and not (published / ".owner").exists()
+
+
+def test_clean_keeps_the_newest_versions_and_always_the_live_one(tmp_path):
+    from recsys.artifacts import main
+
+    versions = [write_bundle(tmp_path, str(i).encode()) for i in range(4)]
+    home = tmp_path / "b"
+    (home / LATEST).write_text(versions[0].name)  # rolled back to the oldest: it is live, so it stays
+    assert main(["clean", str(tmp_path), "--keep", "2"]) == 0
+    assert sorted(p.name for p in home.iterdir()) == sorted([LATEST, versions[0].name, *(v.name for v in versions[2:])])
+    assert resolve(tmp_path, "b") == versions[0] and verify(versions[0])
+    with pytest.raises(ValueError, match="keep at least 1"):
+        main(["clean", str(tmp_path), "--keep", "0"])

@@ -210,6 +210,9 @@ def test_the_pruned_als_index_serves_what_the_flat_one_does(built, service, serv
         ({"items": ["t0"], "k": 0}, 422, "k"),
         ({"items": ["t0"], "k": 501}, 422, "k"),
         ({"items": ["t0"], "model": "blend"}, 422, "model"),  # the blend ranks by a trained user's factors
+        ({"items": ["t0"], "kk": 5}, 422, "kk"),  # a mistyped key is not silently ignored
+        ({"items": ["t0"], "k": True}, 422, "k"),  # nor a boolean taken for 1
+        ({"items": ["t0"], "k": "5"}, 422, "k"),
     ],
 )
 def test_bad_new_user_bodies_get_json_errors_naming_the_field(service, body, status, parameter):

@@ -53,6 +53,52 @@ def test_routing_errors_and_oversized_bodies_are_json(service):
     assert big.status_code == 413 and "1,048,576" in big.json()["error"]
 
 
+def test_the_api_docs_need_no_other_host(service):
+    for page in ("/docs", "/redoc"):
+        html = service.get(page)
+        assert html.status_code == 200 and "cdn." not in html.text and "https://" not in html.text.split("<body")[0]
+        scripts = [part.split('"')[0] for part in html.text.split('src="')[1:]]
+        assert scripts and all(src.startswith("/static-offline-docs/") for src in scripts), scripts
+        assert all(service.get(src).status_code == 200 for src in scripts)
+    assert service.get("/static-offline-docs/../../app.py").status_code == 404  # no way out of the assets
+
+
+def test_a_chunked_body_over_the_limit_gets_413_too(service):
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 65_536  # 2.5 MB in all, without a Content-Length
+
+    big = httpx.post(f"{service.base}/recommend/batch", content=chunks(), timeout=30,
+                     headers={"content-type": "application/json"})  # fmt: skip
+    assert "content-length" not in big.request.headers
+    assert big.status_code == 413 and "1,048,576" in big.json()["error"]
+
+
+BAD_BODIES = {
+    "truncated JSON": ('{"items": ["t4", ', "application/json", 400, "not valid JSON: Expecting value at character 17"),
+    "not JSON": ("not json", "application/json", 400, "not valid JSON"),
+    "a list": ("[]", "application/json", 422, "not a JSON object"),
+    "a string": ('"x"', "application/json", 422, "not a JSON object"),
+    "empty": ("", "application/json", 422, "the request body is missing"),
+    "plain text": ("hello", "text/plain", 422, "the request body is"),
+    "form encoding": ("users=p0", "application/x-www-form-urlencoded", 422, "the request body is"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_BODIES))
+def test_a_body_that_is_not_a_json_object_is_named_as_the_body(service, case):
+    content, kind, status, words = BAD_BODIES[case]
+    answer = httpx.post(f"{service.base}/recommend/batch", content=content, headers={"content-type": kind}, timeout=10)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["parameter"] == "body" and words in answer.json()["error"], answer.text
+
+
+def test_a_long_unknown_id_is_cut_in_the_error(service):
+    answer = service.get("/recommend", user="u" * 6_000)
+    assert answer.status_code == 404 and answer.json()["parameter"] == "user"
+    assert answer.json()["error"] == f"unknown user {'u' * 80!r}... (6,000 characters)"
+
+
 def test_a_bundle_carrying_a_pickle_is_refused_not_unpickled(built, tmp_path):
     """An object array in a .npy can only be read by unpickling it; the service refuses the bundle instead, even
     with a manifest whose checksum matches (an attacker who can write the bundle can rewrite the manifest too)."""

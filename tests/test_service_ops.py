@@ -46,6 +46,7 @@ def test_a_service_with_no_bundle_is_alive_not_ready_and_the_watch_loads_the_fir
         assert service.get("/healthz").json() == {"status": "ok", "version": None}
         ready = service.get("/readyz")
         assert ready.status_code == 503 and "no published bundle" in ready.json()["error"]
+        assert "e2e/LATEST does not exist" in ready.json()["error"] and str(empty) not in ready.json()["error"]
         answer = service.get("/recommend", user="p0")
         assert answer.status_code == 503 and answer.json()["error"].startswith("no bundle loaded yet")
 
@@ -108,6 +109,10 @@ def test_reload_under_load_fails_no_request_and_refuses_a_corrupt_bundle(artifac
     assert refused.status_code == 409
     assert "als_item_factors.npy does not match its checksum" in refused.json()["error"]
     assert f"still serving {second}" in refused.json()["error"]
+    assert refused.json()["error"].startswith(
+        f"bundle {third} refused: BundleError: e2e/{third}: vectors/als_item_factors.npy"
+    )
+    assert str(artifacts) not in refused.json()["error"]  # public answers name files inside the root only
     assert service.get("/readyz").json()["version"] == second
     assert f"refused bundle {third}" in service.log()
 
@@ -129,12 +134,17 @@ def test_metrics_count_requests_per_route_and_status_and_describe_the_bundle(bui
     for _ in range(2):
         assert service.get("/recommend", user="nobody").status_code == 404
     assert service.get("/no/such/route").status_code == 404
+    assert service.get("/openapi.json").status_code == 200
+    too_big = httpx.post(f"{service.base}/recommend/batch", content=b"x" * 2_000_000, timeout=30)
+    assert too_big.status_code == 413
 
     counted = metric_values(service)
     requests = "recsys_http_requests_total"
     assert counted[(requests, (("method", "GET"), ("route", "/recommend"), ("status", "200")))] == 3
     assert counted[(requests, (("method", "GET"), ("route", "/recommend"), ("status", "404")))] == 2
     assert counted[(requests, (("method", "GET"), ("route", "unmatched"), ("status", "404")))] == 1
+    assert counted[(requests, (("method", "GET"), ("route", "/openapi.json"), ("status", "200")))] == 1
+    assert counted[(requests, (("method", "POST"), ("route", "/recommend/batch"), ("status", "413")))] == 1
     assert counted[("recsys_http_request_duration_seconds_count", (("method", "GET"), ("route", "/recommend")))] == 5
     assert not any(name == requests and "p0" in str(labels) for name, labels in counted)  # ids never become labels
 

@@ -43,6 +43,10 @@ def _read_parquet(spark: SparkSession, path: str) -> tuple[DataFrame, Column, li
     return df.select(*[F.col(c).cast("string").alias(c) for c in df.columns]), raw, []
 
 
+#: Names metadata columns may not take: each recommended item's own fields in the API, and the catalogue's index.
+RESERVED_METADATA = ("item", "score", S.ITEM_IDX)
+
+
 def _table(spark: SparkSession, path: str, required: tuple[str, ...]) -> tuple[DataFrame, Column, list[Check]]:
     parquet = is_parquet(list_files(spark, path))
     df, raw, checks = _read_parquet(spark, path) if parquet else _read_csv(spark, path)
@@ -80,8 +84,16 @@ def read_long(spark: SparkSession, path: str, settings: InputSettings, items_pat
 
 
 def read_item_metadata(spark: SparkSession, path: str, settings: InputSettings) -> tuple[DataFrame, DataFrame]:
-    """Item metadata (item_id plus any string columns); the first row of a repeated item_id wins."""
+    """Item metadata (item_id plus any string columns); the first row of a repeated item_id wins. Columns named
+    like the fields the service answers each item with, or the catalogue's index, are refused: they would
+    overwrite them."""
     df, raw, checks = _table(spark, path, (S.ITEM_ID,))
+    taken = [c for c in df.columns if c in RESERVED_METADATA]
+    if taken:
+        raise ValueError(
+            f"{path}: column(s) {taken} would overwrite what every answer already says about an item "
+            f"({', '.join(RESERVED_METADATA)}): rename them, for example to {[f'{c}_' for c in taken]}"
+        )
     df = df.withColumn(S.ROW, F.monotonically_increasing_id())
     first = F.row_number().over(Window.partitionBy(S.ITEM_ID).orderBy(S.ROW)) == 1
     df = df.withColumn("_first", first)

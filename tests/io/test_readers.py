@@ -102,6 +102,14 @@ def test_item_metadata_rejects_duplicates_and_missing_ids(spark, tmp_path):
     assert reasons(result.rejects) == ["duplicate item_id", "missing item_id"]
 
 
+def test_item_metadata_may_not_overwrite_an_answer_s_own_fields(spark, tmp_path):
+    clicks, items = tmp_path / "clicks.csv", tmp_path / "items.csv"
+    clicks.write_text("user_id,item_id\nu1,a\n")
+    items.write_text("item_id,title,score,item\na,First,5,x\n")
+    with pytest.raises(ValueError, match=r"column\(s\) \['score', 'item'\] would overwrite .* \['score_', 'item_'\]"):
+        read_interactions(spark, InputSpec(str(clicks), "long", items=str(items)), SETTINGS)
+
+
 def test_yes_folder_reads_playlists_by_line_and_rejects_bad_tokens(spark, tmp_path):
     (tmp_path / "song_hash.txt").write_text(
         "0\tSong A\tArtist A\n1\tSong B\tArtist B\n2\tSong C\tArtist C\nbroken line\n"

@@ -1,0 +1,24 @@
+"""What every command line of the project shares: a user's mistake ends it with one line and exit status 2.
+
+A mistake is what the user can fix by changing the command: a setting that does not exist or cannot take its
+value, a value or combination the project refuses (ValueError), a path that is not there, a bundle that cannot be
+served. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from recsys.artifacts import BundleError
+
+MISTAKES = (ValueError, FileNotFoundError, NotADirectoryError, BundleError)
+
+
+def run(prog: str, main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
+    """``main(argv)``'s status, or 2 after one line on stderr when it stopped on a mistake."""
+    try:
+        return main(sys.argv[1:] if argv is None else argv)
+    except MISTAKES as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2

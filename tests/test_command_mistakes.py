@@ -1,0 +1,49 @@
+"""A user's mistake on any command line gets one line naming what is wrong and what would be right, and exit 2."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD = [sys.executable, str(REPO / "jobs" / "build_embeddings.py"), "--input", "x", "--format", "long", "--output"]
+
+MISTAKES = {
+    "mistyped setting": (
+        [*BUILD, "out", "--set", "als.factor=3"],
+        "build_embeddings.py: error: unknown setting als.factor (did you mean als.factors?)",
+    ),
+    "unknown section": (
+        [*BUILD, "out", "--set", "item2vek.epochs=3"],
+        "unknown setting item2vek (did you mean item2vec?)",
+    ),
+    "value of the wrong type": (
+        [*BUILD, "out", "--set", "als.factors=many"],
+        "setting als.factors='many': Input should be a valid integer",
+    ),
+    "malformed --set": ([*BUILD, "out", "--set", "als.factors"], "--set expects section.key=value"),
+    "items with a format that has none": (
+        [sys.executable, str(REPO / "jobs" / "build_embeddings.py"), "--input", "x", "--format", "yes", "--items", "x"]
+        + ["--output", "out"],
+        "--items is for --format long",
+    ),
+    "examples of a bundle that is not there": (
+        [sys.executable, "-m", "serving", "--artifacts", "/no/such", "--name", "x", "--print-examples"],
+        "python -m serving: error: no published bundle: /no/such/x/LATEST does not exist",
+    ),
+    "cleaning a root that is not there": (
+        [sys.executable, "-m", "recsys.artifacts", "clean", "/no/such/root"],
+        "python -m recsys.artifacts: error: /no/such/root is not a folder",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+def test_a_mistake_is_one_line_and_exit_2(mistake, tmp_path):
+    command, expected = MISTAKES[mistake]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and expected in errors[0], result.stderr
