@@ -57,7 +57,7 @@ def write_validation_tables(source: InputSpec, work: Path, settings: Settings) -
             interactions, users.select(S.USER_ID, S.USER_IDX), items.select(S.ITEM_ID, S.ITEM_IDX)
         )
         e = settings.evaluation
-        train = split_for_evaluation(indexed, e, e.seed).train
+        train = split_for_evaluation(indexed, e, e.seed, users.count()).train
         paths, _ = write_split(train, settings, work, e.seed + 1, users.count(), items.count())
         return paths
     finally:

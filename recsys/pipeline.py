@@ -44,7 +44,7 @@ from recsys.layout import (
     SEQUENCES,
     USERS,
 )
-from recsys.matrices import read_history, read_holdout
+from recsys.matrices import read_history, read_holdout, read_user_items
 from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Popularity, Recommender, UserKNN
 from recsys.models.confidence import Collection
 from recsys.settings import EvaluationSettings, Settings
@@ -137,15 +137,24 @@ def fit_models(spark: SparkSession | None, paths: Tables, settings: Settings) ->
     return FittedModels(history, popularity, cooc, item2vec, als, ease, user_knn, blend)
 
 
-def split_for_evaluation(interactions: DataFrame, e: EvaluationSettings, seed: int) -> splits.Split:
-    """The split ``evaluation.split`` names, with the evaluation settings and ``seed``."""
+def holdout_fraction(e: EvaluationSettings, n_users: int) -> float:
+    """``holdout_fraction``, shrunk so that about ``max_users`` of ``n_users`` are held out: a large log keeps all
+    but a sliver for training, and the evaluation ranks only as many users as it reports on."""
+    if not e.max_users or not n_users:
+        return e.holdout_fraction
+    return min(e.holdout_fraction, e.max_users / n_users)
+
+
+def split_for_evaluation(interactions: DataFrame, e: EvaluationSettings, seed: int, n_users: int) -> splits.Split:
+    """The split ``evaluation.split`` names, with the evaluation settings and ``seed``, of a log of ``n_users``."""
+    fraction = holdout_fraction(e, n_users)
     if e.split == "random":
-        return splits.random_items(interactions, e.holdout_share, e.holdout_fraction, e.min_items, seed)
+        return splits.random_items(interactions, e.holdout_share, fraction, e.min_items, seed)
     if e.split == "users":
-        return splits.held_out_users(interactions, e.holdout_share, e.holdout_fraction, e.min_items, seed)
+        return splits.held_out_users(interactions, e.holdout_share, fraction, e.min_items, seed)
     if e.split == "temporal":
-        return splits.temporal(interactions, e.holdout_share, e.holdout_fraction, seed)
-    return splits.last_items(interactions, e.holdout_items, e.holdout_fraction, e.min_items, seed)
+        return splits.temporal(interactions, e.holdout_share, fraction, seed)
+    return splits.last_items(interactions, e.holdout_items, fraction, e.min_items, seed)
 
 
 def write_split(
@@ -155,7 +164,7 @@ def write_split(
 
     Returns the tables and the split, whose training interactions a validation split can be carved from in turn.
     """
-    split = split_for_evaluation(interactions, settings.evaluation, seed)
+    split = split_for_evaluation(interactions, settings.evaluation, seed, n_users)
     split.holdout.write.parquet(str(work / "holdout"))
     paths = Tables(str(work / "ratings"), str(work / "sequences"), str(work / "cooccurrence"), n_users, n_items)
     write_tables(split.train, settings, paths)
@@ -175,6 +184,14 @@ def given_history(given: DataFrame, work: Path, train: History, settings: Settin
     return History((train.user_items + shown.user_items).tocsr(), np.where(has_given, shown.recent, train.recent))
 
 
+@dataclass(frozen=True)
+class EvaluationRun:
+    """The report, and the models it evaluated (fitted on the training part of the split)."""
+
+    report: dict[str, Any]
+    fitted: FittedModels
+
+
 class NothingToEvaluate(ValueError):
     """The split held nothing out: the log is too small for it (the build goes on without a report)."""
 
@@ -186,7 +203,7 @@ def run_evaluation(
     n_users: int,
     n_items: int,
     artist_of: np.ndarray | None = None,
-) -> dict[str, Any]:
+) -> EvaluationRun:
     """Split (evaluation.split), fit every model and implicit's own ALS (the external reference) on the training
     part, rank the held-out items side by side. Held-out users (split=users) are folded in from their given items:
     ALS solves their factors against the trained item factors, the others read their history. ``artist_of`` (see
@@ -213,7 +230,7 @@ def run_evaluation(
     with stage("ranking"):
         result = evaluate([*fitted.all(), reference], history, users, items, e.k, artist_of=artist_of)
     log.info("evaluation (%s) on %d held-out pairs:\n%s", split.protocol, len(users), format_table(result.metrics))
-    return {
+    report = {
         "split": e.split,
         "protocol": split.protocol,
         "seed": e.seed,
@@ -227,6 +244,13 @@ def run_evaluation(
         "recall_curve": result.recall_curve,
         "config": settings.model_dump(mode="json"),
     }
+    return EvaluationRun(report, fitted)
+
+
+def publishes_evaluated(report: dict[str, Any], interactions: int, e: EvaluationSettings) -> bool:
+    """Whether the evaluated models can be published as they are: they missed at most ``refit_above`` of the
+    interactions, and no user was left out of their training (split=users)."""
+    return e.split != "users" and report["test_pairs"] <= e.refit_above * interactions
 
 
 def read_validated(
@@ -319,24 +343,36 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
         spark_outputs = run_spark_stages(spark, request.source, settings, bundle)
         indexed, paths = spark_outputs.indexed, spark_outputs.tables
 
-        report = None
+        report, evaluated = None, None
         if settings.evaluation.enabled:
             with stage("evaluation"):
                 artist_of = idmap.artist_index(spark.read.parquet(str(bundle.path(ITEMS))), paths.n_items)
                 try:
-                    report = run_evaluation(
+                    run = run_evaluation(
                         indexed, settings, bundle.path("_evaluation"), paths.n_users, paths.n_items, artist_of
                     )
                 except NothingToEvaluate as exc:
                     log.warning("no evaluation report in this bundle: %s", exc)
                 else:
-                    report |= {"version": bundle.version, "input": asdict(request.source)}
+                    report = run.report | {"version": bundle.version, "input": asdict(request.source)}
                     write_reports(report, bundle.path(REPORT).parent)
+                    if publishes_evaluated(report, spark_outputs.n_valid, settings.evaluation):
+                        evaluated = run.fitted
             shutil.rmtree(bundle.path("_evaluation"))
 
         with stage("models on the full log"):
-            fitted = fit_models(spark, paths, settings)
-            als, item2vec, user_items = fitted.als, fitted.item2vec, fitted.history.user_items
+            if evaluated is None:
+                fitted = fit_models(spark, paths, settings)
+                user_items = fitted.history.user_items
+            else:  # the evaluated models saw all but a sliver of the log: publish them, with the whole history
+                fitted = evaluated
+                user_items = read_user_items(paths.ratings, paths.n_users, paths.n_items)
+                log.info(
+                    "publishing the evaluated models: %d held-out pairs of %d",
+                    report["test_pairs"],
+                    spark_outputs.n_valid,
+                )
+            als, item2vec = fitted.als, fitted.item2vec
             with stage("user vectors"):
                 user_vectors = item2vec.user_vectors(user_items, paths.sequences)
 
@@ -373,6 +409,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             "evaluation": report and report["models"],
             "indexes": indexes,
             "item2vec_schedule": {"epochs": item2vec.epochs_, "alpha": item2vec.alpha_},
+            "models_fitted_on": "the whole log" if evaluated is None else "the evaluation's training part",
             "stages": timeline,
         }
         return bundle.publish(manifest)

@@ -182,8 +182,16 @@ class EvaluationSettings(Section):
     max_users: int = Field(
         10_000,
         ge=0,
-        description="Rank a seeded sample of this many held-out users at most (every model scores the whole "
-        "catalogue for each); 0: all of them.",
+        description="Hold out and rank this many users at most (holdout_fraction shrinks to fit; every model "
+        "scores the whole catalogue for each); 0: no cap.",
+    )
+    refit_above: float = Field(
+        0.001,
+        ge=0.0,
+        le=1.0,
+        description="After evaluating, refit every model on the whole log only when the held-out pairs are more "
+        "than this share of it; at or below, the bundle publishes the evaluated models, which saw all but that "
+        "share (split=users always refits).",
     )
     seed: int = 42
 

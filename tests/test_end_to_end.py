@@ -22,6 +22,16 @@ def test_bundle_is_complete_and_verifies(built):
     assert manifest["counts"]["rejects"] == 0
     assert manifest["counts"]["users"] == 1500
     assert manifest["config"]["item2vec"]["epochs"] == 10  # --set reached the job
+    assert manifest["models_fitted_on"] == "the whole log"  # 20% of playlists held out: far over refit_above
+    assert manifest["item2vec_schedule"] == {"epochs": 10, "alpha": 0.025}  # a small log trains as configured
+    stages = [entry["stage"] for entry in manifest["stages"]]
+    for expected in (
+        "id maps",
+        "evaluation / item2vec",
+        "evaluation / ranking / blend",
+        "models on the full log / ALS (implicit)",
+    ):
+        assert expected in stages, stages
     assert len(manifest["input"]["fingerprint"]) == 64
     report = json.loads((bundle / "report.json").read_text())
     assert set(report["models"]) == {
@@ -201,6 +211,12 @@ def test_the_pruned_als_index_serves_what_the_flat_one_does(built, service, serv
     assert [i["item"] for i in folded[1]] == [i["item"] for i in folded[0]]
 
 
+def test_fused_answers_are_as_long_as_asked_past_the_blend_depth(service):
+    """blend.depth is 100; k up to serving.max_k still gets k items (each model ranks k deep then)."""
+    assert len(service.get("/recommend", user="p0", k=150, model="blend").json()["items"]) == 150
+    assert len(service.get("/next", items="t4,t17", k=150).json()["items"]) == 150
+
+
 @pytest.mark.parametrize(
     ("body", "status", "parameter"),
     [
@@ -305,6 +321,26 @@ def test_failed_job_leaves_the_live_bundle_alone(built, tmp_path):
     manifest = verify(resolve(tmp_path / "out", "loose"))
     assert (manifest["counts"]["rejects"], manifest["counts"]["interactions"]) == (5, 10)
     assert manifest["config"]["input"]["max_reject_ratio"] == 0.5
+
+
+def test_a_build_that_held_out_a_sliver_publishes_the_models_it_evaluated(built, tmp_path):
+    """Where the evaluation held out at most evaluation.refit_above of the log (a very large log's 10,000 users),
+    the evaluated models are published instead of fitting every model a second time."""
+    folder, synth = built
+    job = run_build_job(
+        *("--input", str(folder / "clicks.csv"), "--format", "long", "--output", str(tmp_path), "--name", "once"),
+        *("--set", "item2vec.epochs=2", "--set", "evaluation.refit_above=1.0", "--set", "evaluation.max_users=100"),
+    )
+    assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
+    bundle = resolve(tmp_path, "once")
+    manifest = verify(bundle)
+    assert manifest["models_fitted_on"] == "the evaluation's training part"
+    stages = [entry["stage"] for entry in manifest["stages"]]
+    assert "evaluation / ALS (implicit)" in stages and "models on the full log / ALS (implicit)" not in stages
+    report = json.loads((bundle / "report.json").read_text())
+    assert report["test_users"] <= 100 and 50 < report["held_out_users"] < 150  # about 100 held out, not 20% (300)
+    assert manifest["counts"]["ratings"] == synth.clicks.select("user_id", "item_id").unique().height  # the whole log
+    assert LoadedBundle.load(bundle).recommend("p0", 5)  # and it serves
 
 
 def test_printed_curl_examples_work_as_printed(built, service):

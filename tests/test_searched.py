@@ -55,3 +55,20 @@ def test_auto_builds_hnsw_where_norms_are_too_even_to_prune():
     assert kind_of(build_index(skewed, "ip", settings, queries=even)) == "pruned"
     assert kind_of(build_index(even, "ip", settings, queries=even)) == "hnsw"
     assert kind_of(build_index(even, "ip", settings)) == "pruned"  # without queries to judge by, as configured
+
+
+def test_inner_product_hnsw_finds_the_largest_products_and_scores_them_exactly():
+    """HNSW over inner products searches equal-norm copies of the vectors (one added column): the queries' top
+    products are found at the target recall, with their true scores."""
+    from recsys.index import search, tune_search_breadth
+
+    rng = np.random.default_rng(2)
+    vectors = (rng.normal(size=(20_000, 16)) * rng.uniform(0.6, 1.1, size=(20_000, 1))).astype(np.float32)
+    queries = rng.normal(size=(300, 16)).astype(np.float32)
+    settings = IndexSettings(exact_below=1000, kind="hnsw")
+    index = build_index(vectors, "ip", settings)
+    assert index.d == 17 and kind_of(index) == "hnsw"
+    assert tune_search_breadth(index, vectors, "ip", queries, settings) >= 0.95
+    ids, scores = search(index, queries[0], 10, exclude=np.array([0, 1]))
+    np.testing.assert_allclose(scores, vectors[ids] @ queries[0], rtol=1e-4, atol=1e-4)
+    assert not {0, 1} & set(ids.tolist())

@@ -68,7 +68,7 @@ def evaluate_log(
         for seed in seeds:
             seeded = settings.model_copy(update={"evaluation": settings.evaluation.model_copy(update={"seed": seed})})
             with stage(f"evaluation ({settings.evaluation.split} split, seed {seed})"):
-                report = run_evaluation(indexed, seeded, work / f"seed-{seed}", n_users, n_items, artist_of)
+                report = run_evaluation(indexed, seeded, work / f"seed-{seed}", n_users, n_items, artist_of).report
             reports.append(report | {"version": new_version()} | described)
             if len(seeds) > 1:
                 check_baselines(report, list(baselines))

@@ -9,6 +9,7 @@ import numpy as np
 
 from recsys.evaluation import metrics as M
 from recsys.models.base import History, Recommender
+from recsys.models.blend import Blend
 from recsys.stages import stage
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,19 @@ def evaluate(
     holders = np.bincount(train.user_items.indices, minlength=train.n_items)
     popularity = holders / max(train.user_items.shape[0], 1)
     metrics, curves = {}, {}
+    ranked: dict[str, tuple[Recommender, np.ndarray]] = {}  # what each model ranked, kept for blends of them
     for model in models:
         with stage(model.name):
-            recommended, _ = model.recommend(test_users, train, max(k, depth))
+            if (
+                isinstance(model, Blend)
+                and model.depth <= max(k, depth)
+                and all(m.name in ranked and ranked[m.name][0] is m for m in model.models)
+            ):  # its members were ranked above, for the same users and at least as deep: fuse their lists
+                lists = {name: ids for name, (_, ids) in ranked.items()}
+                recommended, _ = model.fuse_ranked(lists, test_users, train, max(k, depth))
+            else:
+                recommended, _ = model.recommend(test_users, train, max(k, depth))
+        ranked[model.name] = (model, recommended)
         scores = {**M.ranking_metrics(recommended, relevant, k), "r_precision": M.r_precision(recommended, relevant)}
         if artist_of is not None:
             scores["r_precision_artists"] = M.r_precision_with_artists(recommended, relevant, artist_of)

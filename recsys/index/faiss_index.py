@@ -71,6 +71,9 @@ def build_index(
             log.info("FAISS pruned index: %d vectors of %d dimensions", n, dim)
             return index
         kind = "hnsw"
+    if kind == "hnsw" and metric == "ip":
+        data = equal_norms(data)
+        dim += 1
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":
@@ -85,6 +88,24 @@ def build_index(
         progress.advance(min(ADD_CHUNK, n - start))
     log.info("FAISS %s index: %d vectors of %d dimensions", kind, n, dim)
     return index
+
+
+def equal_norms(data: np.ndarray) -> np.ndarray:
+    """``data`` with one more column, sqrt(max norm^2 - norm^2), so that every row has the largest norm: a query
+    with a 0 there scores each row exactly as before, and largest inner product becomes nearest neighbour, which
+    HNSW finds well (Bachrach et al., RecSys 2014). On item2vec's output vectors searched raw, HNSW's recall@10
+    stopped at 0.89 however wide the search (10% of the MPD)."""
+    norms = np.einsum("ij,ij->i", data, data)
+    extra = np.sqrt(np.maximum(norms.max() - norms, 0.0)).astype(np.float32)
+    return np.ascontiguousarray(np.hstack([data, extra[:, None]]))
+
+
+def _queries_for(index: faiss.Index, queries: np.ndarray) -> np.ndarray:
+    """Query rows as ``index`` takes them: with the 0 column ``equal_norms`` expects, where it added one."""
+    q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, queries.shape[-1])
+    if q.shape[1] == index.d - 1:
+        q = np.ascontiguousarray(np.hstack([q, np.zeros((len(q), 1), dtype=np.float32)]))
+    return q
 
 
 def _prunes(index: NormOrdered, queries: np.ndarray) -> bool:
@@ -230,7 +251,7 @@ def search(index: Index, query: np.ndarray, k: int, exclude: np.ndarray | None =
         excluded = faiss.IDSelectorBatch(np.ascontiguousarray(exclude, dtype=np.int64))
         params = _search_parameters(index, faiss.IDSelectorNot(excluded))
     k = min(k, index.ntotal)
-    scores, ids = index.search(np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1), k, params=params)
+    scores, ids = index.search(_queries_for(index, np.reshape(query, (1, -1))), k, params=params)
     keep = ids[0] >= 0
     return ids[0][keep], scores[0][keep]
 
@@ -239,4 +260,4 @@ def search_many(index: Index, queries: np.ndarray, k: int) -> np.ndarray:
     """Top-k ids of each query row, best first, padded with -1: one batch."""
     if isinstance(index, NormOrdered):
         return index.search_many(queries, k)
-    return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)[1]
+    return index.search(_queries_for(index, queries), k)[1]

@@ -38,17 +38,31 @@ class Blend:
         return cls(models, [getattr(settings, model.name) for model in models], settings.depth, settings.rank_offset)
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Each model ranks a block of users (by their own ids: ALS looks up its factors), then the lists are fused."""
-        used = [(model, weight) for model, weight in zip(self.models, self.weights, strict=True) if weight]
+        """Each model ranks the users (by their own ids: ALS looks up its factors) ``depth`` deep, or ``k`` deep
+        when more is asked for (so a blend answers as many items as any model), then the lists are fused."""
+        depth = max(self.depth, k)
+        ranked = {model.name: model.recommend(users, history, depth)[0] for model, _ in self._used()}
+        return self.fuse_ranked(ranked, users, history, k)
+
+    def fuse_ranked(
+        self, ranked: dict[str, np.ndarray], users: np.ndarray, history: History, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fuse lists the models already ranked for ``users`` (by model name, users x at least max(depth, k), -1
+        padded): the evaluation ranks every member anyway, and hands its lists over instead of ranking twice."""
+        used, depth = self._used(), max(self.depth, k)
+        weights = [weight for _, weight in used]
         block = max(1, SCORE_BLOCK // max(1, history.n_items))
         ids, scores = [], []
         for start in range(0, len(users), block):
-            block_users = users[start : start + block]
-            ranked = [model.recommend(block_users, history, self.depth)[0] for model, _ in used]
-            fused = fuse(ranked, [weight for _, weight in used], history.n_items, self.rank_offset)
-            block_ids, block_scores = top_k(fused, history.rows(block_users).seen, k)
+            lists = [ranked[model.name][start : start + block, :depth] for model, _ in used]
+            fused = fuse(lists, weights, history.n_items, self.rank_offset)
+            block_ids, block_scores = top_k(fused, history.rows(users[start : start + block]).seen, k)
             ids.append(block_ids)
             scores.append(block_scores)
         if not ids:
             return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
         return np.vstack(ids), np.vstack(scores)
+
+    def _used(self) -> list[tuple[Recommender, float]]:
+        """The models with a weight, and their weights."""
+        return [(model, weight) for model, weight in zip(self.models, self.weights, strict=True) if weight]

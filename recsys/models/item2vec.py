@@ -90,7 +90,7 @@ def epoch_progress(epochs: int) -> Any:
 
     class EpochProgress(CallbackAny2Vec):
         def __init__(self) -> None:
-            self.progress = Progress("item2vec", epochs, "epochs", every_s=0.0)
+            self.progress = Progress("item2vec", epochs, "epochs")
 
         def on_epoch_end(self, model: Any) -> None:
             self.progress.advance()

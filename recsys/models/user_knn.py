@@ -17,8 +17,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.models.base import SCORE_BLOCK, History, recommend_by_scoring
+from recsys.models.base import History, recommend_by_scoring
 from recsys.settings import UserKNNSettings
+
+#: Query rows whose sparse similarities are computed at once.
+NEIGHBOUR_BLOCK = 1024
 
 
 class UserKNN:
@@ -43,21 +46,26 @@ class UserKNN:
         return self
 
     def neighbours(self, queries: sp.csr_matrix) -> sp.csr_matrix:
-        """Each query row's ``neighbours`` most similar pool users and their similarities (queries x pool; at least
-        one query row, as recommend_by_scoring's blocks always have)."""
-        n_pool = self.pool_.shape[0]
-        k = min(self.settings.neighbours, n_pool)
-        block = max(1, SCORE_BLOCK // max(1, n_pool))
+        """Each query row's ``neighbours`` most similar pool users and their similarities (queries x pool).
+
+        The similarities stay sparse: a query shares items with a few thousand of a million playlists, and its top
+        k is chosen among those (argpartition over a row's nonzeros), never over a dense row of every pool user.
+        A pool user sharing nothing is no neighbour."""
+        k = min(self.settings.neighbours, self.pool_.shape[0])
         parts = []
-        for start in range(0, queries.shape[0], block):
-            sims = (queries[start : start + block].astype(bool).astype(np.float32) @ self.by_item_).toarray()
-            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-            rows = np.repeat(np.arange(len(sims)), k)
-            values = sims[rows, top.ravel()]
-            parts.append(sp.csr_matrix((values, (rows, top.ravel())), shape=sims.shape))
-        found = sp.vstack(parts).tocsr()
-        found.eliminate_zeros()  # a pool user sharing nothing is no neighbour
-        return found
+        for start in range(0, queries.shape[0], NEIGHBOUR_BLOCK):
+            sims = (queries[start : start + NEIGHBOUR_BLOCK].astype(bool).astype(np.float32) @ self.by_item_).tocsr()
+            sims.eliminate_zeros()
+            keep = np.zeros(sims.nnz, dtype=bool)
+            for row in range(sims.shape[0]):
+                lo, hi = sims.indptr[row], sims.indptr[row + 1]
+                if hi - lo <= k:
+                    keep[lo:hi] = True
+                else:
+                    keep[lo + np.argpartition(-sims.data[lo:hi], k - 1)[:k]] = True
+            rows = np.repeat(np.arange(sims.shape[0]), np.diff(sims.indptr))[keep]
+            parts.append(sp.csr_matrix((sims.data[keep], (rows, sims.indices[keep])), shape=sims.shape))
+        return sp.vstack(parts).tocsr() if parts else sp.csr_matrix((0, self.pool_.shape[0]), dtype=np.float32)
 
     def scores(self, block: History) -> np.ndarray:
         """Dense scores of every item; -inf where no neighbour holds it, so that a blend does not fuse filler."""

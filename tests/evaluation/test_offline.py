@@ -62,3 +62,29 @@ def test_a_sample_of_users_keeps_every_pair_of_each_sampled_user():
     assert sample_users(users, items, limit=10, seed=1)[0].tolist() == kept_users.tolist()  # seeded
     assert sample_users(users, items, limit=0, seed=1)[0] is users  # 0: every user
     assert sample_users(users, items, limit=50, seed=1)[0] is users  # at the limit: nothing to sample
+
+
+class Counted(Fixed):
+    """A Fixed model that counts how often it was asked to rank."""
+
+    def __init__(self, name: str, ranked: list[int]) -> None:
+        super().__init__(ranked)
+        self.name, self.calls = name, 0
+
+    def recommend(self, users, history, k):
+        self.calls += 1
+        return super().recommend(users, history, k)
+
+
+def test_a_blend_after_its_members_fuses_their_lists_instead_of_ranking_again():
+    from recsys.models import Blend
+
+    held = sp.csr_matrix(np.zeros((3, 6), dtype=np.float32))
+    train = History(held, np.full((3, 1), -1, dtype=np.int32))
+    users, items = np.array([0, 1, 2]), np.array([2, 5, 1])
+    first, second = Counted("a", [2, 4, 0, 1, 3, 5]), Counted("b", [5, 1, 2, 0, 3, 4])
+    blend = Blend([first, second], [1.0, 0.5], depth=6, rank_offset=1.0)
+    together = evaluate([first, second, blend], train, users, items, k=3, depth=6).metrics["blend"]
+    assert (first.calls, second.calls) == (1, 1)  # the blend reused their lists
+    alone = evaluate([blend], train, users, items, k=3, depth=6).metrics["blend"]
+    assert (first.calls, second.calls) == (2, 2) and together == alone
