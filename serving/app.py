@@ -302,14 +302,21 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         bundle: Bundle,
         items: Annotated[str, Query(min_length=1, description="comma-separated item ids, oldest first")],
         k: K = default_k,
+        skip_unknown: Annotated[
+            bool, Query(description="leave out ids the bundle does not know (listed in skipped) instead of a 404")
+        ] = False,
     ) -> SessionRecommendations:
         """The next song for a sequence of items (a session): item2vec next-song and co-occurrence, fused."""
         sequence = [item for item in items.split(",") if item]
         if not sequence:
             return _error(422, "invalid parameter 'items': no item ids", "items")
-        answer = bundle.next_items(sequence, k)
+        unknown = [item for item in sequence if item not in bundle.item_index]
+        if unknown and (not skip_unknown or len(unknown) == len(sequence)):
+            raise UnknownId("items", ",".join(unknown))  # every unknown id named, not only the first
+        known = [item for item in sequence if item in bundle.item_index]
+        answer = bundle.next_items(known, k)
         return SessionRecommendations(
-            items_in=sequence, model="item2vec+cooccurrence", version=bundle.version, items=answer
+            items_in=known, model="item2vec+cooccurrence", version=bundle.version, items=answer, skipped=unknown
         )
 
     @app.get("/similar-items", response_model=SimilarItems)

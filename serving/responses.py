@@ -33,6 +33,7 @@ class SessionRecommendations(BaseModel):
     model: str
     version: str
     items: list[ScoredItem]
+    skipped: list[str] = []  # /next?skip_unknown=true: the given ids the bundle does not know, left out
 
 
 class SimilarItems(BaseModel):

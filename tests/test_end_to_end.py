@@ -217,6 +217,18 @@ def test_fused_answers_are_as_long_as_asked_past_the_blend_depth(service):
     assert len(service.get("/next", items="t4,t17", k=150).json()["items"]) == 150
 
 
+def test_next_can_skip_the_tracks_a_bundle_does_not_know(service):
+    strict = service.get("/next", items="t4,nope1,t17,nope2", k=5)
+    assert strict.status_code == 404 and strict.json()["error"] == "unknown items 'nope1,nope2'"
+    skipping = service.get("/next", items="t4,nope1,t17,nope2", k=5, skip_unknown="true")
+    known = service.get("/next", items="t4,t17", k=5)
+    assert skipping.status_code == 200 and skipping.json()["skipped"] == ["nope1", "nope2"]
+    assert skipping.json()["items_in"] == ["t4", "t17"] and skipping.json()["items"] == known.json()["items"]
+    assert known.json()["skipped"] == []
+    nothing_known = service.get("/next", items="nope1", skip_unknown="true")
+    assert nothing_known.status_code == 404 and nothing_known.json()["parameter"] == "items"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "parameter"),
     [
