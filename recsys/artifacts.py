@@ -11,6 +11,7 @@ every partial folder whose owner is gone (or, from another host, older than ``--
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import logging
@@ -129,10 +130,37 @@ class BundleWriter:
         _atomic_write_text(self.staging / MANIFEST, json.dumps(body, indent=2, sort_keys=True, default=str))
         final = self.home / self.version
         os.replace(self.staging, final)
-        _atomic_write_text(self.home / LATEST, self.version + "\n")
         self.published = final
+        with _publishing(self.home):  # two builds of one name finishing together check and flip one at a time
+            live = (self.home / LATEST).read_text().strip() if (self.home / LATEST).is_file() else ""
+            if started(live) > started(self.version):
+                log.warning(
+                    "bundle %s is published but not live: LATEST names %s, from a build that started later (and so "
+                    "read newer input); write this version into LATEST to serve it anyway",
+                    final,
+                    live,
+                )
+                return final
+            _atomic_write_text(self.home / LATEST, self.version + "\n")
         log.info("published bundle %s", final)
         return final
+
+
+def started(version: str) -> str:
+    """When the build of ``version`` started, as its name says (UTC, to the second, sortable as text)."""
+    return version.split("-", 1)[0]
+
+
+@contextmanager
+def _publishing(home: Path) -> Iterator[None]:
+    """An exclusive lock on the ``home`` folder itself for the check-then-flip of LATEST (flock on the folder's
+    descriptor: between processes of this host, and no lock file left among the versions)."""
+    descriptor = os.open(home, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def resolve(root: str | Path, name: str, version: str | None = None) -> Path:

@@ -119,3 +119,19 @@ def test_clean_keeps_the_newest_versions_and_always_the_live_one(tmp_path):
     assert resolve(tmp_path, "b") == versions[0] and verify(versions[0])
     with pytest.raises(ValueError, match="keep at least 1"):
         main(["clean", str(tmp_path), "--keep", "0"])
+
+
+def test_a_build_that_started_earlier_never_takes_latest_from_one_that_started_later(tmp_path):
+    """Two builds of one name at once: the one that started later read the newer input, so it stays live even when
+    the earlier one finishes last; the earlier one is published beside it, to be served by writing LATEST."""
+    early = BundleWriter(tmp_path, "b", version="20261202T100000Z-aaaaaa")
+    late = BundleWriter(tmp_path, "b", version="20261202T110000Z-bbbbbb")
+    with early, late:
+        late.path("x").write_bytes(b"late")
+        late_folder = late.publish({})
+        early.path("x").write_bytes(b"early")
+        early_folder = early.publish({})
+    assert resolve(tmp_path, "b") == late_folder
+    assert verify(early_folder) and resolve(tmp_path, "b", early_folder.name) == early_folder
+    newer = write_bundle(tmp_path, b"newest")  # a build started now is later than both: it goes live
+    assert resolve(tmp_path, "b") == newer
