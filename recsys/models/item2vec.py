@@ -76,7 +76,7 @@ def training_schedule(settings: Item2VecSettings, corpus_tokens: int) -> tuple[i
     Within ``token_budget`` every corpus trains ``epochs`` passes at ``alpha``, as tuned on yes_small. A larger one
     gets the passes that fit the budget, never under ``min_epochs``, and a learning rate raised by the square root
     of the passes it lost, up to ``max_alpha``: on an MPD-shaped log (30 plays per track) three passes found the
-    planted next track for 4% of tracks at 0.025, 56% at 0.15, and diverged at 0.3 (docs/scaling.md).
+    planted next track for 4% of tracks at 0.025, 56% at 0.15, and diverged at 0.3 (docs/models.md).
     """
     epochs = min(settings.epochs, max(settings.min_epochs, settings.token_budget // max(corpus_tokens, 1)))
     if epochs >= settings.epochs:
