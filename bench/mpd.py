@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from timing import record
+from timing import proc_field, process_tree, record
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_S = 0.5
@@ -54,34 +53,6 @@ def generate(work: Path, playlists: int) -> Path:
     return log
 
 
-def tree(pid: int) -> list[int]:
-    """A process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    found, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(children.get(current, []))
-    return found
-
-
-def read_field(path: str, name: str) -> int:
-    try:
-        for line in Path(path).read_text().splitlines():
-            if line.startswith(name):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 @dataclass
 class Sampler:
     """Resident memory and bytes written of a process tree over time."""
@@ -94,9 +65,9 @@ class Sampler:
     def run(self) -> None:
         while not self._done.is_set():
             rss = 0
-            for pid in tree(self.pid):
-                rss += read_field(f"/proc/{pid}/status", "VmRSS:") * 1024
-                written = read_field(f"/proc/{pid}/io", "write_bytes:")
+            for pid in process_tree(self.pid):
+                rss += proc_field(f"/proc/{pid}/status", "VmRSS:") * 1024
+                written = proc_field(f"/proc/{pid}/io", "write_bytes:")
                 self._written[pid] = max(self._written.get(pid, 0), written)
             self.samples.append((time.time(), rss, sum(self._written.values())))
             time.sleep(SAMPLE_S)

@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from timing import best_of, record
+from timing import best_of, record, tree_rss_bytes
 
 ALS_ITERATIONS = 5
 ALS_FACTORS = 64
@@ -118,31 +118,6 @@ def time_als(spark, tables) -> dict[str, float]:
     fit_spark_als(ratings, tables.n_users, tables.n_items, settings, f"{tables.ratings}_checkpoints")
     mllib_s = (time.perf_counter() - start) / ALS_ITERATIONS
     return {"als_nnz": float(user_items.nnz), "implicit_s_per_iter": implicit_s, "mllib_s_per_iter": mllib_s}
-
-
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    stack = [pid]
-    while stack:
-        current = stack.pop()
-        stack.extend(children.get(current, []))
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
 
 
 def run_child(work: Path, rows: int, als: bool, driver_memory: str | None) -> dict[str, float]:
