@@ -1,6 +1,6 @@
 """One typed settings object for every job and the service.
 
-Layers, lowest first: the defaults below (mirrored in conf/base.toml) < conf/base.toml <
+Layers, lowest first: the defaults below (written to conf/base.toml by recsys.base_toml) < conf/base.toml <
 conf/<RECSYS_ENV>.toml < environment variables ``RECSYS__SECTION__KEY`` < ``--set section.key=value``.
 """
 
@@ -26,15 +26,17 @@ class Section(BaseModel):
 
 
 class SparkSettings(Section):
+    """The Spark session every job starts (recsys/spark/session.py)."""
+
     master: str = Field("", description="Empty: spark-submit's --master, else Spark's default local[*].")
-    app_name: str = "recsys"
-    shuffle_partitions: int = Field(8, ge=1)
+    app_name: str = Field("recsys", description="The application's name in Spark's UI and logs.")
+    shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions: partitions after each shuffle.")
     bypass_partial_aggregation: bool = Field(
         True,
         description="Skip the pre-shuffle partial aggregation: (user, item) and pair keys are mostly distinct, "
         "so it costs more than it saves (docs/BENCHMARKS.md).",
     )
-    log_level: str = "WARN"
+    log_level: str = Field("WARN", description="Spark's own log level (its INFO lines are many).")
     driver_memory: str = Field(
         "auto",
         pattern=r"^(auto|[1-9][0-9]*[mMgG])$",
@@ -44,14 +46,23 @@ class SparkSettings(Section):
 
 
 class InputSettings(Section):
+    """Every reader's row checks: rows that fail them go to the rejects table with a reason."""
+
     max_id_length: int = Field(256, ge=1, description="Longer user or item ids are rejected.")
     max_reject_ratio: float = Field(0.01, ge=0.0, le=1.0, description="Stop the job above this share of bad rows.")
 
 
 class CooccurrenceSettings(Section):
+    """Which tracks appear together (recsys/spark/tables.py): the co-occurrence model and table."""
+
     window: int = Field(3, ge=1, description="Pairs are counted between items at most this many positions apart.")
     top_n: int = Field(100, ge=1, description="Neighbours kept per item.")
-    max_pairs_per_playlist: int = Field(100_000, ge=1, description="Pairs counted per playlist at most.")
+    max_pairs_per_playlist: int = Field(
+        100_000,
+        ge=1,
+        description="Pairs counted per playlist at most: only the first max_pairs/window items of a longer one "
+        "start pairs.",
+    )
 
 
 class EaseSettings(Section):
@@ -78,12 +89,12 @@ class UserKNNSettings(Section):
 class Item2VecSettings(Section):
     """Defaults chosen on yes_small's validation split (bench/tune.py; docs/models.md)."""
 
-    vector_size: int = Field(64, ge=2)
-    window: int = Field(5, ge=1)
-    negative: int = Field(10, ge=1)
+    vector_size: int = Field(64, ge=2, description="Dimensions of each item (and user) vector.")
+    window: int = Field(5, ge=1, description="Skip-gram context: items this many positions either side.")
+    negative: int = Field(10, ge=1, description="Negative samples drawn per positive pair.")
     ns_exponent: float = Field(0.0, description="Negative-sampling exponent; may be negative.")
-    sample: float = Field(1e-3, ge=0.0)
-    min_count: int = Field(1, ge=1)
+    sample: float = Field(1e-3, ge=0.0, description="Frequent items are down-sampled above this share of tokens.")
+    min_count: int = Field(1, ge=1, description="Items seen fewer times get no vector.")
     epochs: int = Field(100, ge=1, description="Passes over the corpus, at most (see token_budget).")
     token_budget: int = Field(
         20_000_000,
@@ -96,8 +107,8 @@ class Item2VecSettings(Section):
     max_alpha: float = Field(
         0.15, gt=0.0, description="The highest initial learning rate fewer epochs may raise it to (0.3 diverged)."
     )
-    workers: int = Field(2, ge=1)
-    seed: int = 7
+    workers: int = Field(2, ge=1, description="gensim's training threads (more than one varies runs slightly).")
+    seed: int = Field(7, description="Seed of the initial vectors and the sampling.")
     context_items: int = Field(5, ge=1, description="Latest items the next-song score looks back on.")
     context_decay: float = Field(1.0, gt=0.0, le=1.0, description="Weight of each older context item, per step.")
     user_weighting: Literal["mean", "idf", "recency"] = Field(
@@ -109,33 +120,35 @@ class Item2VecSettings(Section):
 class ALSSettings(Section):
     """Defaults chosen on yes_small's validation split (bench/tune.py; docs/models.md)."""
 
-    factors: int = Field(64, ge=1)
-    regularization: float = Field(0.05, ge=0.0)
+    factors: int = Field(64, ge=1, description="Latent factors per user and item.")
+    regularization: float = Field(0.05, ge=0.0, description="L2 penalty on the factors.")
     alpha: float = Field(1.0, gt=0.0, description="Confidence = 1 + alpha * t(count), t from `confidence`.")
     confidence: Literal["linear", "log", "bm25"] = Field(
         "bm25", description="t(count): count, log(1 + count / log_epsilon), or BM25-weighted count."
     )
-    log_epsilon: float = Field(1.0, gt=0.0)
-    bm25_k1: float = Field(100.0, gt=0.0)
-    bm25_b: float = Field(0.8, ge=0.0, le=1.0)
-    iterations: int = Field(15, ge=1)
+    log_epsilon: float = Field(1.0, gt=0.0, description="confidence=log: the count's scale.")
+    bm25_k1: float = Field(100.0, gt=0.0, description="confidence=bm25: how slowly repeated counts saturate.")
+    bm25_b: float = Field(
+        0.8, ge=0.0, le=1.0, description="confidence=bm25: how far a long playlist's counts are scaled down."
+    )
+    iterations: int = Field(15, ge=1, description="Alternating least-squares sweeps.")
     backend: Literal["implicit", "torch", "spark"] = Field(
         "implicit", description="torch: batched CG on torch (GPU if torch sees one); spark: MLlib ALS on the cluster."
     )
     use_gpu: Literal["auto", "true", "false"] = Field(
         "auto", description="auto: implicit's CUDA build, else torch on a GPU it sees and the data fits, else CPU."
     )
-    seed: int = 7
+    seed: int = Field(7, description="Seed of the initial factors.")
 
 
 class BlendSettings(Section):
     """Weights of the rank fusion; 0 leaves a model out. Chosen on a validation split (docs/models.md)."""
 
-    als: float = Field(1.0, ge=0.0)
-    item2vec: float = Field(1.0, ge=0.0)
-    cooccurrence: float = Field(0.5, ge=0.0)
+    als: float = Field(1.0, ge=0.0, description="ALS's weight.")
+    item2vec: float = Field(1.0, ge=0.0, description="item2vec's weight.")
+    cooccurrence: float = Field(0.5, ge=0.0, description="Co-occurrence's weight.")
     ease: float = Field(1.0, ge=0.0, description="Used where the catalogue is small enough for EASE (ease.max_items).")
-    user_knn: float = Field(1.0, ge=0.0)
+    user_knn: float = Field(1.0, ge=0.0, description="user kNN's weight.")
     depth: int = Field(100, ge=1, description="Items each model ranks per user before fusion.")
     rank_offset: float = Field(10.0, ge=0.0, description="k in weight / (k + rank): larger flattens the ranks.")
 
@@ -144,14 +157,16 @@ class IndexSettings(Section):
     """FAISS index sizing: exact below ``exact_below`` vectors, approximate above (docs/models.md)."""
 
     kind: Literal["auto", "flat", "pruned", "hnsw", "ivfpq"] = Field(
-        "auto", description="auto: flat below exact_below; above, pruned (exact) for inner product, hnsw for cosine."
+        "auto",
+        description="auto: flat below exact_below vectors; above, pruned (exact) for inner products whose norms "
+        "prune, else hnsw.",
     )
-    exact_below: int = Field(100_000, ge=1)
+    exact_below: int = Field(100_000, ge=1, description="kind=auto: fewer vectors than this get an exact flat index.")
     hnsw_m: int = Field(32, ge=4, description="Graph neighbours per vector: more is better recall, more memory.")
-    hnsw_ef_construction: int = Field(200, ge=8)
+    hnsw_ef_construction: int = Field(200, ge=8, description="Build breadth: more is a better graph, a slower build.")
     hnsw_ef_search: int = Field(128, ge=8, description="Search breadth: more is better recall, fewer queries/s.")
     ivf_nlist: int = Field(0, ge=0, description="IVF cells; 0: 4 x sqrt(vectors).")
-    ivf_nprobe: int = Field(32, ge=1)
+    ivf_nprobe: int = Field(32, ge=1, description="IVF cells searched per query, where the build starts widening.")
     pq_bytes: int = Field(16, ge=1, description="PQ code bytes per vector; must divide the vector size.")
     recall_queries: int = Field(1000, ge=1, description="Queries sampled to measure ANN recall@10 at build time.")
     target_recall: float = Field(
@@ -164,7 +179,9 @@ class IndexSettings(Section):
 
 
 class EvaluationSettings(Section):
-    enabled: bool = True
+    """The build's own offline evaluation (recsys/evaluation/), and jobs/evaluate.py's (docs/EVALUATION.md)."""
+
+    enabled: bool = Field(True, description="The build evaluates before publishing; report.json lands in the bundle.")
     split: Literal["last", "random", "users", "temporal"] = Field(
         "last",
         description="last n items per playlist, a random share of each user's items, held-out users (a share of "
@@ -178,7 +195,7 @@ class EvaluationSettings(Section):
         0.2, gt=0.0, lt=1.0, description="split=random, users: share of a user's items; temporal: of the time span."
     )
     min_items: int = Field(3, ge=2, description="Only playlists at least this long give a held-out item.")
-    k: int = Field(10, ge=1)
+    k: int = Field(10, ge=1, description="The cut-off of recall@k and the other @k metrics.")
     max_users: int = Field(
         10_000,
         ge=0,
@@ -193,7 +210,7 @@ class EvaluationSettings(Section):
         "than this share of it; at or below, the bundle publishes the evaluated models, which saw all but that "
         "share (split=users always refits).",
     )
-    seed: int = 42
+    seed: int = Field(42, description="Seed of the split.")
 
 
 class ImagesSettings(Section):
@@ -212,22 +229,29 @@ class ImagesSettings(Section):
     near_duplicate_cosine: float = Field(0.95, gt=0.0, le=1.0, description="Pairs at least this similar are listed.")
     test_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="Share of each class held out to measure the head.")
     knn_k: int = Field(5, ge=1, description="Neighbours in the kNN precision-by-class report.")
-    head_l2: float = Field(0.001, ge=0.0, description="L2 penalty of the linear head.")
-    seed: int = 42
+    head_l2: float = Field(
+        0.001,
+        ge=0.0,
+        description="L2 penalty of the linear head (flowers5: 0.94 accuracy at 1e-3 and 1e-4, 0.84 at 1e-2).",
+    )
+    seed: int = Field(42, description="Seed of the held-out split and the head's fit.")
 
 
 class ServingSettings(Section):
+    """The service (serving/, docs/api.md and docs/deployment.md)."""
+
     artifacts: str = Field("", description="Artifact root holding NAME/LATEST; python -m serving --artifacts sets it.")
-    name: str = "default"
+    name: str = Field("default", description="The bundle's name under artifacts; --name sets it.")
     images_name: str = Field("", description="An image bundle (jobs/index_images.py) to serve beside; '': none.")
-    default_k: int = Field(10, ge=1)
-    max_k: int = Field(500, ge=1)
+    default_k: int = Field(10, ge=1, description="Items an answer holds when the request gives no k.")
+    max_k: int = Field(500, ge=1, description="The largest k a request may ask for (422 above).")
     max_batch: int = Field(100, ge=1, description="Most users one POST /recommend/batch may ask for.")
     max_body_bytes: int = Field(
         1 << 20, ge=1024, description="Largest request body outside image uploads (images.max_bytes caps those): 413."
     )
     admin_token: SecretStr = Field(
-        SecretStr(""), description="Enables POST /admin/reload for holders of it; set through the environment."
+        SecretStr(""),
+        description="Enables POST /admin/reload for holders of it; set RECSYS__SERVING__ADMIN_TOKEN, never a file.",
     )
     watch_interval_s: float = Field(0.0, ge=0.0, description="Seconds between checks of LATEST; 0: no watch.")
     threads: int = Field(
