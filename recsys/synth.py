@@ -2,13 +2,15 @@
 
 python -m recsys.synth --playlists N --tracks M --out clicks.csv [--items tracks.csv] [--clusters C] [--seed S]
 python -m recsys.synth --spark --playlists 1000000 --tracks 2200000 --mean-length 66 --out mpd_like.parquet
+python -m recsys.synth --format mpd --playlists N --tracks M --out SLICES_DIR [--challenge challenge_set.json]
 
 Planted: tracks belong to taste clusters; each playlist draws from one cluster (with a little global noise);
 popularity inside a cluster follows a power law; each track has a preferred successor in its cluster, taken
 as the next song with probability ``p_next``. Output is the ``long`` format (user_id,item_id,position) and,
 with --items, track metadata (item_id,title,cluster) whose ``cluster`` column is the ground truth.
 Without --spark the log is drawn on this machine (tests, demos); with --spark inside Spark's executors, written as
-a Parquet folder, at any size.
+a Parquet folder, at any size. --format mpd writes MPD-shaped JSON slices with playlist names, and --challenge a
+challenge set beside them (recsys/synth_mpd.py).
 """
 
 from __future__ import annotations
@@ -141,9 +143,24 @@ def main(argv: list[str]) -> int:
         "--out", required=True, help="clicks in the long format (.csv or .parquet; a folder with --spark)"
     )
     parser.add_argument("--items", help="also write track metadata with the planted cluster here (.csv)")
+    parser.add_argument(
+        "--format", choices=("long", "mpd"), default="long", help="mpd: --out is a folder of MPD-shaped JSON slices"
+    )
+    parser.add_argument(
+        "--challenge",
+        help="with --format mpd: also write a challenge set of further playlists here (JSON), its held-out tracks "
+        "beside it (NAME.holdouts.json)",
+    )
+    parser.add_argument(
+        "--per-category", type=int, default=1000, help="challenge playlists per category (default: %(default)s)"
+    )
     parser.add_argument("--spark", action="store_true", help="generate inside Spark's executors (any size)")
     parser.add_argument("--partitions", type=int, default=16, help="with --spark: number of generating tasks")
     args = parser.parse_args(argv)
+    if args.format == "mpd" and args.spark:
+        parser.error("--format mpd is written on this machine: leave out --spark")
+    if args.challenge and args.format != "mpd":
+        parser.error("--challenge needs --format mpd (a challenge set names MPD track URIs)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = SynthConfig(
         playlists=args.playlists,
@@ -155,7 +172,14 @@ def main(argv: list[str]) -> int:
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if args.spark:
+    if args.format == "mpd":
+        from recsys.synth_mpd import write_challenge, write_slices
+
+        write_slices(config, out)
+        if args.challenge:
+            challenge = Path(args.challenge)
+            write_challenge(config, args.per_category, challenge, challenge.with_suffix(".holdouts.json"))
+    elif args.spark:
         from recsys.settings import SparkSettings
         from recsys.spark.session import spark_session
         from recsys.spark.synth import write_synthetic
