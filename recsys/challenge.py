@@ -1,0 +1,121 @@
+"""The RecSys Challenge 2018's files: the challenge set a team is given, and the submission it sends back.
+
+Submission rules, as the organisers published them (restated here, checked by ``check_submission``):
+
+1. Fields are separated by commas; whitespace around a comma is allowed. Lines starting with '#' are comments;
+   empty lines are ignored. The file may be gzipped (``.gz``).
+2. The first line that is neither is ``team_info,TEAM,TRACK,EMAIL`` with TRACK ``main`` or ``creative``.
+3. Every other line is ``pid,uri1,...,uri500``: one line for each playlist of the challenge set, none twice, no
+   pid the set does not have.
+4. Each line names exactly 500 tracks, all ``spotify:track:`` URIs, no track twice, none of them a seed track of
+   that playlist.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+TRACKS = ("main", "creative")
+LIST_LENGTH = 500
+TRACK_URI = re.compile(r"spotify:track:[0-9A-Za-z]{22}")
+
+
+@dataclass(frozen=True)
+class ChallengePlaylist:
+    pid: int
+    name: str | None  # None: the category without a title
+    seeds: list[str]  # track URIs given, in playlist order
+    num_holdouts: int
+
+
+def read_challenge_set(path: Path) -> list[ChallengePlaylist]:
+    """The challenge set's playlists; ValueError naming the first thing that is not the published schema."""
+    try:
+        document = json.loads(Path(path).read_text())
+        return [
+            ChallengePlaylist(
+                pid=int(entry["pid"]),
+                name=entry.get("name"),
+                seeds=[track["track_uri"] for track in sorted(entry["tracks"], key=lambda t: t["pos"])],
+                num_holdouts=int(entry["num_holdouts"]),
+            )
+            for entry in document["playlists"]
+        ]
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from exc
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a challenge set (playlists with pid, tracks, num_holdouts): {exc!r}") from exc
+
+
+def _open(path: Path, mode: str) -> IO[str]:
+    return gzip.open(path, mode + "t", encoding="utf-8") if path.suffix == ".gz" else open(path, mode, encoding="utf-8")
+
+
+def write_submission(path: Path, team: str, email: str, track: str, answers: Iterable[tuple[int, list[str]]]) -> None:
+    """``team_info`` and one line per (pid, track URIs), gzipped where ``path`` ends in .gz."""
+    if track not in TRACKS:
+        raise ValueError(f"track {track!r}: the challenge has {' and '.join(TRACKS)}")
+    for field, value in (("team", team), ("email", email)):
+        if not value or "," in value or "\n" in value:
+            raise ValueError(f"--{field} {value!r}: must be non-empty, without commas or line breaks")
+    with _open(Path(path), "w") as out:
+        out.write(f"team_info,{team},{track},{email}\n")
+        for pid, uris in answers:
+            out.write(f"{pid},{','.join(uris)}\n")
+
+
+def check_submission(path: Path, challenge: list[ChallengePlaylist]) -> list[str]:
+    """Every broken rule (see the module's docstring), one line each, the first few per rule; [] when valid."""
+    problems: list[str] = []
+    seeds = {playlist.pid: set(playlist.seeds) for playlist in challenge}
+    seen: set[int] = set()
+    team_info = False
+    with _open(Path(path), "r") as lines:
+        for number, line in enumerate(lines, 1):
+            fields = [field.strip() for field in line.strip().split(",")]
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if not team_info:
+                team_info = True
+                if fields[0] != "team_info" or len(fields) != 4 or fields[2] not in TRACKS or not all(fields[1:]):
+                    problems.append(f"line {number}: the first line must be team_info,TEAM,main|creative,EMAIL")
+                continue
+            problems += _check_line(number, fields, seeds, seen)
+    if not team_info:
+        problems.append("no team_info line")
+    missing = sorted(set(seeds) - seen)
+    if missing:
+        problems.append(f"{len(missing)} playlists of the challenge set have no line, e.g. pid {missing[0]}")
+    return problems
+
+
+def _check_line(number: int, fields: list[str], seeds: dict[int, set[str]], seen: set[int]) -> list[str]:
+    where = f"line {number}"
+    try:
+        pid = int(fields[0])
+    except ValueError:
+        return [f"{where}: {fields[0][:40]!r} is not a pid"]
+    if pid not in seeds:
+        return [f"{where}: pid {pid} is not in the challenge set"]
+    if pid in seen:
+        return [f"{where}: pid {pid} answered twice"]
+    seen.add(pid)
+    uris = fields[1:]
+    problems = []
+    if len(uris) != LIST_LENGTH:
+        problems.append(f"{where}: pid {pid} has {len(uris)} tracks, not {LIST_LENGTH}")
+    bad = [uri for uri in uris if not TRACK_URI.fullmatch(uri)]
+    if bad:
+        problems.append(f"{where}: pid {pid}: {bad[0][:60]!r} is not a spotify:track: URI")
+    if len(set(uris)) != len(uris):
+        problems.append(f"{where}: pid {pid} names a track twice")
+    given = seeds[pid] & set(uris)
+    if given:
+        problems.append(f"{where}: pid {pid} includes its seed track {sorted(given)[0]}")
+    return problems
