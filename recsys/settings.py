@@ -241,7 +241,9 @@ class ServingSettings(Section):
     """The service (serving/, docs/api.md and docs/deployment.md)."""
 
     artifacts: str = Field("", description="Artifact root holding NAME/LATEST; python -m serving --artifacts sets it.")
-    name: str = Field("default", description="The bundle's name under artifacts; --name sets it.")
+    name: str = Field(
+        "default", description="The playlist bundle's name under artifacts; --name sets it; '': none (images only)."
+    )
     images_name: str = Field("", description="An image bundle (jobs/index_images.py) to serve beside; '': none.")
     default_k: int = Field(10, ge=1, description="Items an answer holds when the request gives no k.")
     max_k: int = Field(500, ge=1, description="The largest k a request may ask for (422 above).")

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from urllib.parse import quote
 
 import polars as pl
@@ -45,10 +46,24 @@ def print_examples(root: str, name: str, host: str, port: int) -> None:
     print(f"\nOpenAPI docs: {base}/docs\n")
 
 
+def playlist_bundle_name(root: str, name: str | None, images_name: str | None) -> str:
+    """The playlist bundle to serve: ``name``, else "default", else "" (none) for a service given only an image
+    bundle, so that a user with images alone can serve them."""
+    if name is not None:
+        return name
+    if images_name and not (Path(root) / "default").is_dir():
+        return ""
+    return "default"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m serving", description="Serve the LATEST bundle over HTTP.")
     parser.add_argument("--artifacts", required=True, help="artifact root the build job wrote to (its --output)")
-    parser.add_argument("--name", default="default", help="bundle name (default: %(default)s)")
+    parser.add_argument(
+        "--name",
+        help="the playlist bundle's name (default: default; with --images-name and no default bundle under "
+        "--artifacts: none, an image-only service)",
+    )
     parser.add_argument("--images-name", help="an image bundle (jobs/index_images.py) to serve beside, same root")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
@@ -57,20 +72,26 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--print-examples", action="store_true", help="print curl examples for this bundle and exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    name = playlist_bundle_name(args.artifacts, args.name, args.images_name)
     if args.print_examples:
-        print_examples(args.artifacts, args.name, args.host, args.port)
+        if not name:
+            parser.error(f"--print-examples shows the playlist routes: {args.artifacts} has no bundle 'default', "
+                         "give --name NAME")  # fmt: skip
+        print_examples(args.artifacts, name, args.host, args.port)
         return 0
     serving = load_settings().serving
     if not (serving.watch_interval_s or serving.admin_token.get_secret_value()):
         try:
-            for name in filter(None, (args.name, args.images_name)):
-                artifacts.resolve(args.artifacts, name)
+            for bundle in filter(None, (name, args.images_name)):
+                artifacts.resolve(args.artifacts, bundle)
         except artifacts.BundleError as exc:  # nothing could ever make this service ready: say so now
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    if not name:
+        logging.getLogger(__name__).info("no playlist bundle under %s: serving images only", args.artifacts)
     # Every worker builds its app from the settings, so hand it the root and name through the environment.
     os.environ["RECSYS__SERVING__ARTIFACTS"] = args.artifacts
-    os.environ["RECSYS__SERVING__NAME"] = args.name
+    os.environ["RECSYS__SERVING__NAME"] = name
     if args.images_name:
         os.environ["RECSYS__SERVING__IMAGES_NAME"] = args.images_name
     if args.workers > 1:

@@ -51,26 +51,29 @@ EXCLUDE_SEEN = "false: items the user already holds may be recommended again (tr
 ExcludeSeen = Annotated[bool, Query(description=EXCLUDE_SEEN)]
 
 
+class NotServed(LookupError):
+    """The service was started without the kind of bundle a route reads (playlists or images): a 404."""
+
+
 async def get_bundle(request: Request) -> LoadedBundle:
     """The bundle serving now, taken once per request: a reload during the request does not change it.
 
     async: a plain def dependency would cost every request a hop through the threadpool for one attribute read.
     """
-    return request.app.state.live.current
+    live = request.app.state.live
+    if live is None:
+        raise NotServed("this service serves no playlist bundle (images only): start it with --name NAME")
+    return live.current
 
 
 Bundle = Annotated[LoadedBundle, Depends(get_bundle)]
-
-
-class NoImages(LookupError):
-    """The service was started without an image bundle."""
 
 
 async def get_images(request: Request) -> ImageBundle:
     """The image bundle serving now (serving.images_name), taken once per request like the playlist bundle."""
     images = request.app.state.images
     if images is None:
-        raise NoImages("this service serves no image bundle: start it with --images-name NAME")
+        raise NotServed("this service serves no image bundle: start it with --images-name NAME")
     return images.current
 
 
@@ -139,7 +142,8 @@ async def watch(live: LiveBundle, metrics: Metrics, interval: float) -> None:
 
 
 def create_app(artifacts_root: str | Path, name: str, settings: Settings | None = None) -> FastAPI:
-    """An app serving the LATEST bundle of ``artifacts_root/name``.
+    """An app serving the LATEST bundle of ``artifacts_root/name`` (none where ``name`` is ""), and that of
+    ``serving.images_name`` beside it where one is named.
 
     By default the first load runs in the background: /healthz answers at once, /readyz and the data routes
     answer 503 until a bundle has loaded and verified. With serving.load_in_background false, the app accepts no
@@ -151,9 +155,12 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     max_k = serving.max_k
     K = Annotated[int, Query(ge=1, le=max_k, description=f"number of results, 1 to {max_k}")]
     default_k = min(serving.default_k, max_k)
-    live = LiveBundle(artifacts_root, name)
+    live = LiveBundle(artifacts_root, name) if name else None
     images = LiveBundle(artifacts_root, serving.images_name, ImageBundle.load) if serving.images_name else None
-    bundles = [live] if images is None else [live, images]
+    bundles = [bundle for bundle in (live, images) if bundle is not None]
+    if not bundles:
+        raise ValueError("nothing to serve: name a playlist bundle (serving.name) or an image bundle (images_name)")
+    primary = bundles[0]  # the one /healthz, /readyz and the reload answer name: playlists where they are served
     metrics = Metrics(bundles)
     limits = Limits(settings.images.max_bytes, settings.images.max_pixels)
 
@@ -195,8 +202,8 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     async def unknown_id(_: Request, exc: UnknownId) -> JSONResponse:
         return _error(404, str(exc), exc.parameter)
 
-    @app.exception_handler(NoImages)
-    async def no_images(_: Request, exc: NoImages) -> JSONResponse:
+    @app.exception_handler(NotServed)
+    async def not_served(_: Request, exc: NotServed) -> JSONResponse:
         return _error(404, str(exc), None)
 
     @app.exception_handler(HTTPException)
@@ -225,15 +232,15 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     @app.get("/healthz", response_model=Health)
     def healthz() -> Health:
         """The process is alive (whether or not a bundle has loaded yet)."""
-        return Health(status="ok", version=live.version)
+        return Health(status="ok", version=primary.version)
 
     @app.get("/readyz", response_model=Ready)
     def readyz() -> Ready:
-        """A bundle has loaded and its checksums verified (the image bundle too, where one is served): 200 with its
-        version, else 503 saying why."""
-        bundle, loaded_at = live.ready()
-        if images is not None:
-            images.ready()
+        """Every bundle served (playlists, images) has loaded and its checksums verified: 200 with the playlist
+        bundle's version (the image bundle's in an image-only service), else 503 saying why."""
+        bundle, loaded_at = primary.ready()
+        for other in bundles[1:]:
+            other.ready()
         return Ready(status="ready", version=bundle.version, loaded_at=loaded_at)
 
     @app.get("/metrics", include_in_schema=False)
@@ -362,9 +369,9 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
             if not hmac.compare_digest(authorization.encode(), expected):  # constant time: no timing oracle
                 return _error(401, "missing or wrong admin token", "Authorization")
             try:
-                result = await reload(live, metrics)
-                if images is not None:
-                    await reload(images, metrics)
+                result = await reload(primary, metrics)
+                for other in bundles[1:]:
+                    await reload(other, metrics)
             except Refused as exc:
                 return _error(409, str(exc), None)
             return ReloadAnswer(version=result.version, previous=result.previous, changed=result.changed)

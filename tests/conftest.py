@@ -113,7 +113,7 @@ class Service:
     def __init__(
         self,
         artifacts: Path,
-        name: str,
+        name: str | None,
         env: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
         user: str | None = None,
@@ -126,7 +126,8 @@ class Service:
             self.port = probe.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(tempfile.mkstemp(prefix="service-", suffix=".log")[1])
-        command = [sys.executable, "-m", "serving", "--artifacts", str(artifacts), "--name", name]
+        command = [sys.executable, "-m", "serving", "--artifacts", str(artifacts)]
+        command += [] if name is None else ["--name", name]  # None: python -m serving's own choice
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
                 [*command, "--port", str(self.port), *args],

@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 
 import httpx
 import numpy as np
@@ -138,6 +140,32 @@ def test_a_service_without_images_says_so(service, built):
     finally:
         plain.stop()
     assert json.loads(service.get("/readyz").text)["status"] == "ready"
+
+
+def test_a_user_with_images_alone_serves_them(photos, tmp_path):
+    """No playlist bundle under the root: `python -m serving --artifacts DIR --images-name photos` serves the image
+    routes and answers the playlist ones with a 404 that says why; naming a missing playlist bundle still fails."""
+    artifacts, bundle = photos
+    shutil.copytree(artifacts / "photos", tmp_path / "photos")
+    alone = Service(tmp_path, None, args=("--images-name", "photos"))
+    try:
+        alone.wait_ready()
+        assert alone.get("/readyz").json()["version"] == bundle.name
+        assert alone.get("/healthz").json() == {"status": "ok", "version": bundle.name}
+        similar = alone.get("/similar-images", image="roses/10090824183_d02c613f10_m.jpg", k=3)
+        assert similar.status_code == 200 and len(similar.json()["images"]) == 3
+        for route, params in (("/recommend", {"user": "u1"}), ("/next", {"items": "t1"})):
+            answer = alone.get(route, **params)
+            assert answer.status_code == 404, answer.text
+            assert "no playlist bundle" in answer.json()["error"] and "--name" in answer.json()["error"]
+        assert 'recsys_bundle_info{name="photos"' in alone.get("/metrics").text
+    finally:
+        alone.stop()
+    named = subprocess.run(
+        [sys.executable, "-m", "serving", "--artifacts", str(tmp_path), "--name", "e2e", "--images-name", "photos"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert named.returncode == 2 and "e2e" in named.stderr and "Traceback" not in named.stderr
 
 
 def test_every_curl_line_of_docs_images_md_answers(service):
