@@ -25,6 +25,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", required=True, choices=FORMATS, help="input format (see README: Your own data)")
     parser.add_argument("--items", help="long format only: item metadata CSV/Parquet with an item_id column")
+    parser.add_argument(
+        "--playlists", help="long format only: playlist names, CSV/Parquet with user_id and name columns"
+    )
     parser.add_argument("--row-labels", help="mtx only: one user id per line (line i names row i)")
     parser.add_argument("--column-labels", help="mtx only: one item id per line (line j names column j)")
     parser.add_argument(
@@ -48,7 +51,10 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def input_spec(args: argparse.Namespace) -> InputSpec:
-    return InputSpec(args.input, args.format, args.items, args.row_labels, args.column_labels)
+    return InputSpec(
+        args.input, args.format, args.items, row_labels=args.row_labels, column_labels=args.column_labels,
+        playlists=args.playlists,
+    )  # fmt: skip
 
 
 def settings_of(args: argparse.Namespace, *overrides: str) -> Settings:

@@ -15,6 +15,7 @@ ITEM2VEC_ITEM_VECTORS = "vectors/item2vec_item_vectors.npy"
 ITEM2VEC_USER_VECTORS = "vectors/item2vec_user_vectors.npy"
 ITEM2VEC_OUTPUT_VECTORS = "vectors/item2vec_output_vectors.npy"  # syn1neg: scores the next song
 EASE_WEIGHTS = "models/ease.npz"  # sparse item x item weights; absent where the catalogue was too large
+TITLE_MODEL = "models/title.npz"  # names and words to tracks; only where the input names its playlists
 INDEX_ITEMS_ALS = "indexes/items_als.faiss"
 INDEX_ITEMS_ITEM2VEC = "indexes/items_item2vec.faiss"
 INDEX_ITEMS_ITEM2VEC_NEXT = "indexes/items_item2vec_next.faiss"  # output vectors: next-song search

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
@@ -42,11 +43,13 @@ from recsys.layout import (
     REJECTS,
     REPORT,
     SEQUENCES,
+    TITLE_MODEL,
     USERS,
 )
 from recsys.matrices import read_history, read_holdout, read_user_items
 from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Popularity, Recommender, UserKNN
 from recsys.models.confidence import Collection
+from recsys.models.title import TitleModel
 from recsys.settings import EvaluationSettings, Settings
 from recsys.spark import idmap, splits, tables
 from recsys.spark.als import fit_spark_als
@@ -296,7 +299,7 @@ def run_spark_stages(spark: SparkSession, source: InputSpec, settings: Settings,
     with stage("id maps"):
         users = idmap.user_index(interactions)
         items = idmap.item_index(interactions)
-        users.select(S.USER_IDX, S.USER_ID).orderBy(S.USER_IDX).write.parquet(str(bundle.path(USERS)))
+        result.roster(users).orderBy(S.USER_IDX).write.parquet(str(bundle.path(USERS)))
         catalogue = result.catalogue(items)
         catalogue.orderBy(S.ITEM_IDX).write.parquet(str(bundle.path(ITEMS)))
         users, items = spark.read.parquet(str(bundle.path(USERS))), spark.read.parquet(str(bundle.path(ITEMS)))
@@ -337,6 +340,14 @@ def write_index(
     return entry
 
 
+def playlist_names(users: Path) -> list[str | None] | None:
+    """Each user's name in user_idx order, or None where the input names no playlist (no title model then)."""
+    table = pl.read_parquet(users / "*.parquet")
+    if S.NAME not in table.columns or table[S.NAME].null_count() == len(table):
+        return None
+    return table.sort(S.USER_IDX)[S.NAME].to_list()
+
+
 def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings) -> Path:
     """Run the whole build and publish the bundle; returns its folder."""
     with BundleWriter(request.output, request.name) as bundle, recording() as timeline:
@@ -375,6 +386,10 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             als, item2vec = fitted.als, fitted.item2vec
             with stage("user vectors"):
                 user_vectors = item2vec.user_vectors(user_items, paths.sequences)
+            title, names = None, playlist_names(bundle.path(USERS))
+            if names is not None:
+                with stage("title model"):
+                    title = TitleModel(settings.title).fit(names, user_items)
 
         with stage("vectors and FAISS indexes"):
             with stage("vectors"):
@@ -385,6 +400,8 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
                 np.save(bundle.path(ITEM2VEC_OUTPUT_VECTORS), item2vec.output_vectors_)
                 if fitted.ease is not None:
                     fitted.ease.save(bundle.path(EASE_WEIGHTS))
+                if title is not None:
+                    title.save(bundle.path(TITLE_MODEL))
             indexed_vectors = {
                 INDEX_ITEMS_ALS: (als.item_factors_, "ip", als.user_factors_),
                 INDEX_ITEMS_ITEM2VEC: (item2vec.item_vectors_, "cosine", item2vec.item_vectors_),
@@ -409,6 +426,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             "evaluation": report and report["models"],
             "indexes": indexes,
             "item2vec_schedule": {"epochs": item2vec.epochs_, "alpha": item2vec.alpha_},
+            "title": None if title is None else title.summary(),
             "models_fitted_on": "the whole log" if evaluated is None else "the evaluation's training part",
             "stages": timeline,
         }

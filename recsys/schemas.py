@@ -20,6 +20,9 @@ POSITION = "position"
 TIMESTAMP = "timestamp"
 ROW = "row"  # input order, the tie-breaker after position
 
+# A playlist's name (title), where the input has one: beside user_id in the users id map.
+NAME = "name"
+
 # Dense integer indexes assigned by the id maps.
 USER_IDX = "user_idx"
 ITEM_IDX = "item_idx"

@@ -117,6 +117,16 @@ class Item2VecSettings(Section):
     user_recency_decay: float = Field(0.9, gt=0.0, le=1.0, description="recency: weight per step of age.")
 
 
+class TitleSettings(Section):
+    """The title model (recsys/models/title.py), fitted where the input names its playlists; chosen on MPD-shaped
+    synthetic titles only (docs/models.md): a check of the machinery, not tuned on real names."""
+
+    smoothing: float = Field(
+        100.0, ge=0.0, description="Pseudo-playlists by which a name leans on its words, and words on popularity."
+    )
+    top_n: int = Field(1000, ge=1, description="Tracks kept per name and per word, most held first.")
+
+
 class ALSSettings(Section):
     """Defaults chosen on yes_small's validation split (bench/tune.py; docs/models.md)."""
 
@@ -149,6 +159,9 @@ class BlendSettings(Section):
     cooccurrence: float = Field(0.5, ge=0.0, description="Co-occurrence's weight.")
     ease: float = Field(1.0, ge=0.0, description="Used where the catalogue is small enough for EASE (ease.max_items).")
     user_knn: float = Field(1.0, ge=0.0, description="user kNN's weight.")
+    title: float = Field(
+        1.0, ge=0.0, description="The title model's weight where a request names its playlist (not tuned yet)."
+    )
     depth: int = Field(100, ge=1, description="Items each model ranks per user before fusion.")
     rank_offset: float = Field(10.0, ge=0.0, description="k in weight / (k + rank): larger flattens the ranks.")
 
@@ -277,6 +290,7 @@ class Settings(BaseSettings):
     item2vec: Item2VecSettings = Item2VecSettings()
     ease: EaseSettings = EaseSettings()
     user_knn: UserKNNSettings = UserKNNSettings()
+    title: TitleSettings = TitleSettings()
     als: ALSSettings = ALSSettings()
     blend: BlendSettings = BlendSettings()
     index: IndexSettings = IndexSettings()

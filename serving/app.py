@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from recsys.images.decode import ImageRejected, Limits
 from recsys.settings import Settings, load_settings
-from serving.bundle import LoadedBundle, UnknownId
+from serving.bundle import LoadedBundle, NoTitles, UnknownId
 from serving.images import ImageBundle
 from serving.limits import BodyLimit
 from serving.live import LiveBundle, NotReady, Refused, Reloaded
@@ -46,6 +46,8 @@ from serving.responses import (
 log = logging.getLogger(__name__)
 
 ModelName = Literal["als", "item2vec", "blend"]
+#: The longest playlist name a request may give (the MPD's longest is under 100 characters).
+MAX_NAME = 200
 Fallback = Literal["none", "popular"]
 EXCLUDE_SEEN = "false: items the user already holds may be recommended again (true: only new ones)"
 ExcludeSeen = Annotated[bool, Query(description=EXCLUDE_SEEN)]
@@ -291,18 +293,31 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         return BatchRecommendations(model=body.model, version=bundle.version, results=results, unknown=unknown)
 
     class NewUser(Body):
-        items: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1, description="item ids the user holds")
+        items: list[Annotated[str, Field(min_length=1)]] = Field(
+            [], description="item ids the user holds, oldest first (may be empty where a name is given)"
+        )
+        name: str | None = Field(
+            None, min_length=1, max_length=MAX_NAME, description="the playlist's name, for the title model"
+        )
         k: int = Field(default_k, ge=1, le=max_k, description=f"number of results, 1 to {max_k}")
         model: Literal["als", "item2vec"] = Field(
             "als", description="als: fold-in, then FAISS; item2vec: the next song after the latest of the items"
         )
 
     @app.post("/recommend", response_model=SessionRecommendations)
-    def recommend_new_user(bundle: Bundle, body: NewUser) -> SessionRecommendations:
-        """A new or anonymous user, from the items it holds (oldest first), without retraining: ALS fold-in, or
-        item2vec's next song."""
-        items = bundle.new_user(body.items, body.k, body.model)
-        return SessionRecommendations(items_in=body.items, model=body.model, version=bundle.version, items=items)
+    def recommend_new_user(bundle: Bundle, body: NewUser) -> SessionRecommendations | JSONResponse:
+        """A new or anonymous user, from the items it holds (oldest first) and its playlist's name, without
+        retraining: ALS fold-in or item2vec's next song, fused with the title model's list where a name is given;
+        a name alone is answered by the title model."""
+        if not body.items and body.name is None:
+            return _error(422, "invalid parameter 'items': give items, a name, or both", "items")
+        try:
+            model, items = bundle.new_user(body.items, body.k, body.model, body.name)
+        except NoTitles as exc:
+            return _error(422, f"invalid parameter 'name': {exc}", "name")
+        return SessionRecommendations(
+            items_in=body.items, model=model, version=bundle.version, items=items, name=body.name
+        )
 
     @app.get("/next", response_model=SessionRecommendations)
     def next_items(

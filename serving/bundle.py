@@ -20,9 +20,11 @@ from recsys import schemas as S
 from recsys.index import Index, load_index, search
 from recsys.matrices import read_recent_items, read_user_items
 from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Recommender, UserKNN
-from recsys.models.base import l2_normalize
+from recsys.models.base import l2_normalize, top_k
+from recsys.models.blend import fuse
 from recsys.models.confidence import Collection
-from recsys.settings import Settings
+from recsys.models.title import TitleModel
+from recsys.settings import BlendSettings, Settings
 from serving.searched import Searched
 
 #: What /recommend?model= accepts.
@@ -45,6 +47,10 @@ def quoted_id(value: str) -> str:
     if len(value) <= QUOTED_ID_CHARS:
         return repr(value)
     return f"{value[:QUOTED_ID_CHARS]!r}... ({len(value):,} characters)"
+
+
+class NoTitles(ValueError):
+    """A request named its playlist, but the bundle was built from an input without names: no title model."""
 
 
 class UnknownId(LookupError):
@@ -80,6 +86,8 @@ class LoadedBundle:
     popular: np.ndarray  # item indexes, most-held first: the fallback for users the bundle does not know
     models: dict[str, Recommender]  # item2vec (next song) and blend, rebuilt from the bundle's vectors and tables
     session_blend: Blend  # item2vec + co-occurrence: what a bare sequence of items can be scored by
+    title: TitleModel | None  # names to tracks, where the input named its playlists
+    blend_settings: BlendSettings  # how a title's list joins a model's (weights, depth, rank offset)
 
     @classmethod
     def load(cls, folder: Path) -> LoadedBundle:
@@ -112,6 +120,7 @@ class LoadedBundle:
             items_next = load_index(folder / layout.INDEX_ITEMS_ITEM2VEC_NEXT)
             next_song = Searched("item2vec", items_next, lambda _, rows: item2vec.context_vectors(rows.recent))
         collection = Collection.of(seen)
+        title_path = folder / layout.TITLE_MODEL
         bundle = cls(
             folder=folder,
             version=manifest["version"],
@@ -134,6 +143,8 @@ class LoadedBundle:
                 "blend": Blend.of([searched_als, next_song, cooc, *ease, user_knn], settings.blend),
             },
             session_blend=Blend.of([next_song, cooc], settings.blend),
+            title=TitleModel.load(settings.title, title_path) if title_path.exists() else None,
+            blend_settings=settings.blend,
         )
         log.info("loaded bundle %s: %d users, %d items", folder, len(user_ids), len(item_ids))
         return bundle
@@ -208,20 +219,48 @@ class LoadedBundle:
         ids = self.popular[:k]
         return self.describe_items(ids, self.collection.holders[ids])
 
-    def new_user(self, item_ids: list[str], k: int, model: str = "als") -> list[dict[str, Any]]:
-        """A user the bundle does not know, from the items it holds (oldest first), the given items excluded; what
-        a trained user with the same items gets, without retraining.
+    def new_user(
+        self, item_ids: list[str], k: int, model: str = "als", name: str | None = None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """A user the bundle does not know, from the items it holds (oldest first) and its playlist's name, the
+        given items excluded: (the model that ranked, the items). What a trained user with the same items gets,
+        without retraining.
 
         ALS: solve the user's factors against the item factors (fold-in), then search FAISS as for a known user.
         item2vec: the next song after the latest of the items (their mean input vector against the output vectors).
+        A name alone is answered by the title model; a name with items fuses the title model's list with the
+        model's (ranks, weighted by blend.title against 1), as the blend fuses its members.
         """
+        if name is not None and self.title is None:
+            raise NoTitles("this bundle knows no playlist names (its input had none): send items instead of a name")
         sequence = self._indices(item_ids)
+        if not len(sequence):
+            return "title", self.describe_items(*self._title_ids(name or "", k, np.empty(0, np.int64)))
+        depth = k if name is None else max(k, self.blend_settings.depth)
         if model == "item2vec":
-            return self.describe_items(*_first_row(self.models["item2vec"].recommend(*self._session(sequence), k)))
-        held = self._held(sequence)
-        factors = self.als.fold_in(held, self.collection)[0]
-        ids, scores = search(self.items_als, factors, k, exclude=held.indices)
-        return self.describe_items(ids, scores)
+            ids, scores = _first_row(self.models["item2vec"].recommend(*self._session(sequence), depth))
+        else:
+            held = self._held(sequence)
+            ids, scores = search(self.items_als, self.als.fold_in(held, self.collection)[0], depth, held.indices)
+        if name is None:
+            return model, self.describe_items(ids, scores)
+        return f"{model}+title", self._fused_with_title(name, ids, k, np.unique(sequence))
+
+    def _title_ids(self, name: str, depth: int, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The title model's best ``depth`` items for ``name``, ``exclude`` left out."""
+        scores = self.title.scores([name])  # type: ignore[union-attr]  # callers check self.title
+        scores[0, exclude] = -np.inf
+        return _first_row(top_k(scores, sp.csr_matrix(scores.shape, dtype=np.float32), depth))
+
+    def _fused_with_title(self, name: str, ids: np.ndarray, k: int, exclude: np.ndarray) -> list[dict[str, Any]]:
+        """A model's ranked ``ids`` fused with the title model's list for ``name``, ``exclude`` never returned."""
+        depth = max(k, self.blend_settings.depth)
+        title_ids = self._title_ids(name, depth, exclude)[0]
+        lists = [np.full((1, depth), -1, np.int64) for _ in range(2)]
+        lists[0][0, : len(ids)], lists[1][0, : len(title_ids)] = ids[:depth], title_ids
+        fused = fuse(lists, [1.0, self.blend_settings.title], len(self.item_ids), self.blend_settings.rank_offset)
+        fused[0, exclude] = -np.inf
+        return self.describe_items(*_first_row(top_k(fused, sp.csr_matrix(fused.shape, dtype=np.float32), k)))
 
     def _indices(self, item_ids: list[str]) -> np.ndarray:
         """Item indexes in the given order; an unknown id is a 404 naming the ``items`` parameter."""

@@ -34,6 +34,7 @@ class SessionRecommendations(BaseModel):
     version: str
     items: list[ScoredItem]
     skipped: list[str] = []  # /next?skip_unknown=true: the given ids the bundle does not know, left out
+    name: str | None = None  # POST /recommend: the playlist's name, where the request gave one
 
 
 class SimilarItems(BaseModel):

@@ -36,12 +36,15 @@ class InputSpec:
     items: str | None = None  # long: item metadata with an item_id column
     row_labels: str | None = None  # mtx: one user id per line, line i names row i
     column_labels: str | None = None  # mtx: one item id per line, line j names column j
+    playlists: str | None = None  # long: playlist names, user_id,name
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise ValueError(f"unknown input format {self.format!r}; expected one of {', '.join(FORMATS)}")
         if self.items and self.format != "long":
             raise ValueError(f"--items is for --format long; {self.format} brings its own metadata or none")
+        if self.playlists and self.format != "long":
+            raise ValueError(f"--playlists is for --format long; {self.format} brings its own names or none")
         if (self.row_labels or self.column_labels) and self.format != "mtx":
             raise ValueError("--row-labels and --column-labels are for --format mtx")
 
@@ -49,7 +52,7 @@ class InputSpec:
 def read_interactions(spark: SparkSession, spec: InputSpec, settings: InputSettings) -> ReadResult:
     """Dispatch on the format."""
     if spec.format == "long":
-        return read_long(spark, spec.path, settings, spec.items)
+        return read_long(spark, spec.path, settings, spec.items, spec.playlists)
     if spec.format == "yes":
         return read_yes(spark, spec.path)
     if spec.format == "mpd":

@@ -57,7 +57,13 @@ def _table(spark: SparkSession, path: str, required: tuple[str, ...]) -> tuple[D
     return df, raw, checks
 
 
-def read_long(spark: SparkSession, path: str, settings: InputSettings, items_path: str | None = None) -> ReadResult:
+def read_long(
+    spark: SparkSession,
+    path: str,
+    settings: InputSettings,
+    items_path: str | None = None,
+    playlists_path: str | None = None,
+) -> ReadResult:
     """Read interactions; a user's rows in position order (else timestamp, else file order) form the playlist."""
     df, raw, checks = _table(spark, path, REQUIRED)
     df = df.withColumn(S.ROW, F.monotonically_increasing_id())
@@ -80,7 +86,29 @@ def read_long(spark: SparkSession, path: str, settings: InputSettings, items_pat
     if items_path:
         metadata, meta_rejects = read_item_metadata(spark, items_path, settings)
         rejects = rejects.unionByName(meta_rejects)
-    return ReadResult(interactions, rejects, metadata)
+    names = None
+    if playlists_path:
+        names, name_rejects = read_playlist_names(spark, playlists_path, settings)
+        rejects = rejects.unionByName(name_rejects)
+    return ReadResult(interactions, rejects, metadata, names)
+
+
+def _first_of_each(df: DataFrame, key: str) -> tuple[DataFrame, Check]:
+    """``df`` with a check that refuses every row of a repeated ``key`` but its first, in file order."""
+    df = df.withColumn(S.ROW, F.monotonically_increasing_id())
+    first = F.row_number().over(Window.partitionBy(key).orderBy(S.ROW)) == 1
+    return df.withColumn("_first", first), (~F.col("_first"), f"duplicate {key}")
+
+
+def read_playlist_names(spark: SparkSession, path: str, settings: InputSettings) -> tuple[DataFrame, DataFrame]:
+    """Playlist names (user_id, name), CSV or Parquet; a row without a name, or a user_id named twice after its
+    first row, is a reject."""
+    df, raw, checks = _table(spark, path, (S.USER_ID, S.NAME))
+    df, duplicate = _first_of_each(df, S.USER_ID)
+    checks += id_checks(S.USER_ID, settings.max_id_length)
+    checks += [(F.col(S.NAME).isNull() | (F.trim(S.NAME) == ""), "missing name"), duplicate]
+    valid, rejects = split_valid(df, checks, raw, source=path)
+    return valid.select(S.USER_ID, S.NAME), rejects
 
 
 def read_item_metadata(spark: SparkSession, path: str, settings: InputSettings) -> tuple[DataFrame, DataFrame]:
@@ -94,9 +122,7 @@ def read_item_metadata(spark: SparkSession, path: str, settings: InputSettings) 
             f"{path}: column(s) {taken} would overwrite what every answer already says about an item "
             f"({', '.join(RESERVED_METADATA)}): rename them, for example to {[f'{c}_' for c in taken]}"
         )
-    df = df.withColumn(S.ROW, F.monotonically_increasing_id())
-    first = F.row_number().over(Window.partitionBy(S.ITEM_ID).orderBy(S.ROW)) == 1
-    df = df.withColumn("_first", first)
-    checks += id_checks(S.ITEM_ID, settings.max_id_length) + [(~F.col("_first"), f"duplicate {S.ITEM_ID}")]
+    df, duplicate = _first_of_each(df, S.ITEM_ID)
+    checks += id_checks(S.ITEM_ID, settings.max_id_length) + [duplicate]
     valid, rejects = split_valid(df, checks, raw, source=path)
     return valid.drop(S.ROW, "_first", _CORRUPT), rejects

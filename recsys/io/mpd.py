@@ -41,7 +41,8 @@ SLICE_SCHEMA = StructType(
 
 
 def read_mpd(spark: SparkSession, folder: str, settings: InputSettings) -> ReadResult:
-    """Playlists become users (id = pid), tracks items (id = track_uri); names become item metadata."""
+    """Playlists become users (id = pid), tracks items (id = track_uri); track, artist and album names become item
+    metadata, playlist names the users' ``name``."""
     slices = (
         spark.read.schema(SLICE_SCHEMA)
         .option("multiLine", True)
@@ -80,4 +81,10 @@ def read_mpd(spark: SparkSession, folder: str, settings: InputSettings) -> ReadR
         F.lit(None).cast("long").alias(S.TIMESTAMP),
     )
     metadata = valid.groupBy(S.ITEM_ID).agg(*[F.first(c, ignorenulls=True).alias(c) for c in METADATA])
-    return ReadResult(interactions, bad_files.unionByName(rejects), metadata)
+    names = (
+        playlists.select(F.col("p.pid").alias(S.USER_ID), F.col("p.name").alias(S.NAME))
+        .where(F.col(S.USER_ID).isNotNull() & F.col(S.NAME).isNotNull())
+        .groupBy(S.USER_ID)
+        .agg(F.first(S.NAME).alias(S.NAME))  # a pid twice (never in the MPD) keeps one name, not two rows
+    )
+    return ReadResult(interactions, bad_files.unionByName(rejects), metadata, names)

@@ -12,15 +12,22 @@ from recsys import schemas as S
 
 @dataclass(frozen=True)
 class ReadResult:
-    """What a reader hands the pipeline: valid rows, refused rows with reasons, optional item metadata."""
+    """What a reader hands the pipeline: valid rows, refused rows with reasons, optional item metadata and
+    playlist names (user_id, name)."""
 
     interactions: DataFrame
     rejects: DataFrame
     item_metadata: DataFrame | None
+    names: DataFrame | None = None
 
     def catalogue(self, items: DataFrame) -> DataFrame:
         """The item index (item_id, item_idx) with this input's metadata beside each item, where it has any."""
         return items if self.item_metadata is None else items.join(self.item_metadata, S.ITEM_ID, "left")
+
+    def roster(self, users: DataFrame) -> DataFrame:
+        """The user index (user_idx, user_id) with each playlist's name beside it, where the input names them."""
+        users = users.select(S.USER_IDX, S.USER_ID)
+        return users if self.names is None else users.join(self.names, S.USER_ID, "left")
 
 
 class RejectRatioExceeded(RuntimeError):

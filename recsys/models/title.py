@@ -15,11 +15,13 @@ words; a name without a known word by popularity. Names are compared in recsys.n
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 from recsys.names import normalise
+from recsys.settings import TitleSettings
 
 
 def _indicator(keys: list[list[str]], vocabulary: dict[str, int]) -> sp.csr_matrix:
@@ -48,8 +50,9 @@ def _keep_top(matrix: sp.csr_matrix, n: int) -> sp.csr_matrix:
 class TitleModel:
     name = "title"
 
-    def __init__(self, smoothing: float = 100.0, top_n: int = 1000) -> None:
-        self.smoothing, self.top_n = smoothing, top_n
+    def __init__(self, settings: TitleSettings | None = None) -> None:
+        self.settings = settings or TitleSettings()
+        self.smoothing, self.top_n = self.settings.smoothing, self.settings.top_n
 
     def fit(self, names: Sequence[str | None], user_items: sp.csr_matrix) -> TitleModel:
         """``names[u]`` is playlist u's name (None or "" where it has none); ``user_items`` its tracks."""
@@ -66,7 +69,45 @@ class TitleModel:
         self.title_holders_ = _keep_top(by_title @ held, self.top_n)
         self.word_holders_ = _keep_top(by_word @ held, self.top_n)
         self.popularity_ = np.asarray(held.sum(axis=0)).ravel() / max(1, held.shape[0])
+        self.named_playlists_ = sum(1 for title in titles if title)
         return self
+
+    def summary(self) -> dict[str, int]:
+        """What the manifest says of the fit: how many playlists had a name, how many names and words it knows."""
+        return {"named_playlists": self.named_playlists_, "titles": len(self.titles_), "words": len(self.words_)}
+
+    def save(self, path: Path) -> None:
+        """Plain arrays in one .npz (names as fixed-width unicode): loadable with allow_pickle=False."""
+        arrays = {"popularity": self.popularity_}
+        for kind, keys, playlists, holders in (
+            ("title", self.titles_, self.title_playlists_, self.title_holders_),
+            ("word", self.words_, self.word_playlists_, self.word_holders_),
+        ):
+            arrays |= {
+                f"{kind}_keys": np.array(sorted(keys, key=keys.__getitem__), dtype=str),
+                f"{kind}_playlists": playlists,
+                f"{kind}_indptr": holders.indptr,
+                f"{kind}_indices": holders.indices,
+                f"{kind}_data": holders.data,
+            }
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, settings: TitleSettings, path: Path) -> TitleModel:
+        model = cls(settings)
+        with np.load(path, allow_pickle=False) as arrays:
+            model.popularity_ = arrays["popularity"]
+            n_items = len(model.popularity_)
+            for kind in ("title", "word"):
+                keys = arrays[f"{kind}_keys"].tolist()
+                holders = sp.csr_matrix(
+                    (arrays[f"{kind}_data"], arrays[f"{kind}_indices"], arrays[f"{kind}_indptr"]),
+                    shape=(len(keys), n_items),
+                )
+                setattr(model, f"{kind}s_", {key: i for i, key in enumerate(keys)})
+                setattr(model, f"{kind}_playlists_", arrays[f"{kind}_playlists"])
+                setattr(model, f"{kind}_holders_", holders)
+        return model
 
     def scores(self, names: Sequence[str]) -> np.ndarray:
         """(len(names) x items) scores, each row a smoothed share of playlists that hold the track."""

@@ -72,6 +72,8 @@ def test_mpd_slices_read_in_parallel_with_bad_rows_set_aside(spark, tmp_path):
     )
     names = {r[S.ITEM_ID]: (r["track_name"], r["artist_name"]) for r in result.item_metadata.collect()}
     assert names == {"spotify:track:a": ("A", "Artist"), "spotify:track:b": ("B", "Artist")}
+    titles = {r[S.USER_ID]: r[S.NAME] for r in result.names.collect()}
+    assert titles == {"0": "road trip", "1": "empty", "2": "x", "3": "y"}  # every playlist's, as written
 
 
 MTX = """%%MatrixMarket matrix coordinate integer general

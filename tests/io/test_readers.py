@@ -102,6 +102,19 @@ def test_item_metadata_rejects_duplicates_and_missing_ids(spark, tmp_path):
     assert reasons(result.rejects) == ["duplicate item_id", "missing item_id"]
 
 
+def test_playlist_names_join_the_users_and_reject_what_names_nothing(spark, tmp_path):
+    clicks, playlists = tmp_path / "clicks.csv", tmp_path / "playlists.csv"
+    clicks.write_text("user_id,item_id\nu1,a\nu2,b\nu3,a\n")
+    playlists.write_text("user_id,name\nu1,Road Trip 🚗\nu1,again\nu2,\n,nobody\n")
+    result = read_interactions(spark, InputSpec(str(clicks), "long", playlists=str(playlists)), SETTINGS)
+    assert reasons(result.rejects) == ["duplicate user_id", "missing name", "missing user_id"]
+    users = spark.createDataFrame([("u1", 0), ("u2", 1), ("u3", 2)], [S.USER_ID, S.USER_IDX])
+    roster = sorted((r[S.USER_IDX], r[S.USER_ID], r[S.NAME]) for r in result.roster(users).collect())
+    assert roster == [(0, "u1", "Road Trip 🚗"), (1, "u2", None), (2, "u3", None)]
+    with pytest.raises(ValueError, match="--playlists is for --format long"):
+        InputSpec(str(tmp_path), "mpd", playlists=str(playlists))
+
+
 def test_item_metadata_may_not_overwrite_an_answer_s_own_fields(spark, tmp_path):
     clicks, items = tmp_path / "clicks.csv", tmp_path / "items.csv"
     clicks.write_text("user_id,item_id\nu1,a\n")

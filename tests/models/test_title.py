@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys.models.title import TitleModel
+from recsys.settings import TitleSettings
 from recsys.synth import SynthConfig
 from recsys.synth_mpd import write_challenge, write_slices
 
@@ -21,7 +22,7 @@ def test_each_grade_of_evidence_answers_in_turn():
     # items 0-1: "summer hits" playlists; 2-3: "rock classics"; 4: in everything (popular)
     names = ["Summer Hits!!"] * 30 + ["rock classics"] * 30 + [None] * 10
     rows = [[0, 1, 4]] * 30 + [[2, 3, 4]] * 30 + [[4]] * 10
-    model = TitleModel(smoothing=10.0).fit(names, _matrix(rows, 6))
+    model = TitleModel(TitleSettings(smoothing=10.0)).fit(names, _matrix(rows, 6))
     exact, words, unknown = model.scores(["SUMMER HITS", "summer classics", "polka"])
     assert set(np.argsort(-exact)[:3]) == {0, 1, 4}  # the name's own playlists, in its normal form
     assert exact[0] > exact[2] and exact[5] == 0.0
@@ -30,12 +31,22 @@ def test_each_grade_of_evidence_answers_in_turn():
     assert np.argmax(unknown) == 4
 
 
+def test_a_saved_model_loads_without_pickle_and_answers_the_same(tmp_path):
+    names = ["Summer Hits!!"] * 3 + ["rock classics", None, "café ☕"]
+    rows = [[0, 1]] * 3 + [[2, 3], [4], [1, 5]]
+    model = TitleModel().fit(names, _matrix(rows, 6))
+    model.save(tmp_path / "title.npz")
+    loaded = TitleModel.load(TitleSettings(), tmp_path / "title.npz")
+    queries = ["summer hits", "rock", "CAFÉ", "nothing known"]
+    np.testing.assert_array_equal(loaded.scores(queries), model.scores(queries))
+
+
 def test_smoothing_lends_a_rare_name_its_words():
     names = ["chill beach"] + ["chill"] * 50
     rows = [[0]] + [[1, 2]] * 50
-    smoothed = TitleModel(smoothing=10.0).fit(names, _matrix(rows, 3))
+    smoothed = TitleModel(TitleSettings(smoothing=10.0)).fit(names, _matrix(rows, 3))
     rare, word = smoothed.scores(["chill beach", "chill"])
-    alone = TitleModel(smoothing=0.0).fit(names, _matrix(rows, 3)).scores(["chill beach"])[0]
+    alone = TitleModel(TitleSettings(smoothing=0.0)).fit(names, _matrix(rows, 3)).scores(["chill beach"])[0]
     assert alone[1] == 0.0 and rare[1] > 0.5  # one playlist of that name says nothing of item 1; its words do
     assert rare[0] > 2 * word[0]  # and its own playlist still lifts item 0 over what the word alone gives
 
