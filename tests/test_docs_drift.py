@@ -64,3 +64,56 @@ def test_the_modules_that_import_pyspark_are_the_documented_ones():
     assert undocumented == [], "import pyspark here, or name them in docs/architecture.md"
     stale = [entry for entry in documented if not any(path.startswith(entry) for path in importers)]
     assert stale == [], "docs/architecture.md names these, which no longer import pyspark"
+
+
+#: Commands the docs may show bare: a fresh venv made with the system's Python, and the cluster recipes of
+#: docs/scaling.md, which run on a cluster's own spark-submit with the environment they ship.
+BARE_ALLOWED = ("python -m venv ", "python3 -m venv ")
+CLUSTER_DOC = "docs/scaling.md"
+
+
+def test_the_docs_commands_name_the_project_environment():
+    """A command in a README or docs/ code block runs as printed in a shell that activated nothing: python,
+    uvicorn, pip and spark-submit are the venv's (``.venv/bin/...``), never whichever one is first on PATH."""
+    bare = []
+    for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        name = str(doc.relative_to(REPO))
+        for block in re.findall(r"```(?:bash|sh)?\n(.*?)```", doc.read_text(), re.S):
+            for line in re.sub(r"\\\n\s*", "", block).splitlines():
+                command = re.sub(r"^(\w+=\S*\s+)*", "", line.strip())  # VAR=value prefixes
+                first = command.split(" ", 1)[0]
+                if first not in ("python", "python3", "uvicorn", "pip", "spark-submit") or command.startswith(
+                    BARE_ALLOWED
+                ):
+                    continue
+                if not (name == CLUSTER_DOC and first == "spark-submit"):
+                    bare.append(f"{name}: {command[:80]}")
+    assert bare == [], "write .venv/bin/... (README's one way), or say why in BARE_ALLOWED"
+
+
+def _sections(markdown: str) -> dict[str, str]:
+    """Each '## ' section's body by its GitHub anchor (a repeated heading's anchor gets -1, -2, ...)."""
+    sections: dict[str, str] = {}
+    for chunk in markdown.split("\n## ")[1:]:
+        heading, _, body = chunk.partition("\n")
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        repeats = sum(1 for anchor in sections if re.fullmatch(rf"{re.escape(slug)}(-\d+)?", anchor))
+        sections[slug if not repeats else f"{slug}-{repeats}"] = body
+    return sections
+
+
+def test_benchmarks_opens_with_current_figures_each_found_in_its_section():
+    """docs/BENCHMARKS.md's first table names each measure's latest figure and links the section it comes from;
+    every number of a figure must be in that section, so the summary cannot drift from the runs."""
+    text = (REPO / "docs" / "BENCHMARKS.md").read_text()
+    sections = _sections(text)
+    current = sections["current-figures"]
+    rows = [line for line in current.splitlines() if line.startswith("| ") and "](#" in line]
+    assert len(rows) >= 8
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        anchor = re.search(r"\]\(#([\w-]+)\)", cells[-1]).group(1)
+        assert anchor in sections, f"{cells[0]}: no section #{anchor}"
+        for number in re.findall(r"\d[\d,]*(?:\.\d+)?", cells[1]):
+            alone = rf"(?<![\d.,]){re.escape(number)}(?![\d]|[.,]\d)"  # 84 does not match inside 0.84 or 1,384
+            assert re.search(alone, sections[anchor]), f"{cells[0]}: {number} is not in #{anchor}"
