@@ -235,7 +235,7 @@ class LoadedBundle:
             raise NoTitles("this bundle knows no playlist names (its input had none): send items instead of a name")
         sequence = self._indices(item_ids)
         if not len(sequence):
-            return "title", self.describe_items(*self._title_ids(name or "", k, np.empty(0, np.int64)))
+            return "title", self.describe_items(*self._title_ids(name or "", k, sequence))
         depth = k if name is None else max(k, self.blend_settings.depth)
         if model == "item2vec":
             ids, scores = _first_row(self.models["item2vec"].recommend(*self._session(sequence), depth))
@@ -244,23 +244,23 @@ class LoadedBundle:
             ids, scores = search(self.items_als, self.als.fold_in(held, self.collection)[0], depth, held.indices)
         if name is None:
             return model, self.describe_items(ids, scores)
-        return f"{model}+title", self._fused_with_title(name, ids, k, np.unique(sequence))
+        return f"{model}+title", self._fused_with_title(name, ids, k, depth, sequence)
 
-    def _title_ids(self, name: str, depth: int, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The title model's best ``depth`` items for ``name``, ``exclude`` left out."""
+    def _title_ids(self, name: str, depth: int, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The title model's best ``depth`` items for ``name``, the ``given`` items masked as top_k masks held ones."""
         scores = self.title.scores([name])  # type: ignore[union-attr]  # callers check self.title
-        scores[0, exclude] = -np.inf
-        return _first_row(top_k(scores, sp.csr_matrix(scores.shape, dtype=np.float32), depth))
+        return _first_row(top_k(scores, self._held(given), depth))
 
-    def _fused_with_title(self, name: str, ids: np.ndarray, k: int, exclude: np.ndarray) -> list[dict[str, Any]]:
-        """A model's ranked ``ids`` fused with the title model's list for ``name``, ``exclude`` never returned."""
-        depth = max(k, self.blend_settings.depth)
-        title_ids = self._title_ids(name, depth, exclude)[0]
+    def _fused_with_title(
+        self, name: str, ids: np.ndarray, k: int, depth: int, given: np.ndarray
+    ) -> list[dict[str, Any]]:
+        """A model's ranked ``ids`` (``depth`` at most) fused with the title model's list for ``name``, the
+        ``given`` items never returned."""
+        title_ids = self._title_ids(name, depth, given)[0]
         lists = [np.full((1, depth), -1, np.int64) for _ in range(2)]
-        lists[0][0, : len(ids)], lists[1][0, : len(title_ids)] = ids[:depth], title_ids
+        lists[0][0, : len(ids)], lists[1][0, : len(title_ids)] = ids, title_ids
         fused = fuse(lists, [1.0, self.blend_settings.title], len(self.item_ids), self.blend_settings.rank_offset)
-        fused[0, exclude] = -np.inf
-        return self.describe_items(*_first_row(top_k(fused, sp.csr_matrix(fused.shape, dtype=np.float32), k)))
+        return self.describe_items(*_first_row(top_k(fused, self._held(given), k)))
 
     def _indices(self, item_ids: list[str]) -> np.ndarray:
         """Item indexes in the given order; an unknown id is a 404 naming the ``items`` parameter."""
