@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from recsys import schemas as S
 from recsys.evaluation.metrics import recall_at_k
@@ -166,7 +167,7 @@ def tune_blend(paths: Tables, work: Path, settings: Settings) -> dict[str, dict[
     for n, (ids, _) in knn_lists.items():
         results[f"user_knn neighbours={n}"] = {f"recall@{k}": recall_at_k(ids, relevant, k)}
 
-    def scored(fused: np.ndarray, name: str) -> None:
+    def scored(fused: np.ndarray | sp.spmatrix, name: str) -> None:
         results[name] = {f"recall@{k}": recall_at_k(top_k(fused, seen, k)[0], relevant, k)}
 
     for neighbours, knn in knn_lists.items():

@@ -8,6 +8,7 @@ Fitted attributes end in ``_``; nothing is computed in ``__init__``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,11 +62,16 @@ class Recommender(Protocol):
 
 
 class ScoreFn(Protocol):
-    def __call__(self, block: History) -> np.ndarray: ...
+    def __call__(self, block: History) -> np.ndarray | sp.spmatrix: ...
 
 
-def top_k(scores: np.ndarray, seen: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Best ``k`` columns per row of ``scores`` (modified in place) after masking the ``seen`` pattern."""
+def top_k(scores: np.ndarray | sp.spmatrix, seen: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``k`` columns per row of ``scores`` (a dense one modified in place) after masking the ``seen`` pattern.
+
+    Sparse scores rank their stored nonzero entries only: an item nothing scored is no candidate (padding), and a
+    row over 2.2M items costs what it holds, not a dense row to write and partition."""
+    if sp.issparse(scores):
+        return _sparse_top_k(sp.csr_matrix(scores), seen, k)
     rows, cols = seen.nonzero()
     scores[rows, cols] = -np.inf
     k_eff = min(k, scores.shape[1])
@@ -81,16 +87,46 @@ def top_k(scores: np.ndarray, seen: sp.csr_matrix, k: int) -> tuple[np.ndarray, 
     return ids, best
 
 
+def _sparse_top_k(scores: sp.csr_matrix, seen: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """top_k over the stored nonzeros of each row: seen entries dropped, then a partition of what is left."""
+    if seen.nnz:
+        scores = scores - scores.multiply(seen.astype(bool))
+    scores.eliminate_zeros()
+    ids = np.full((scores.shape[0], k), -1, dtype=np.int64)
+    best = np.full((scores.shape[0], k), -np.inf, dtype=np.float32)
+    for row in range(scores.shape[0]):
+        lo, hi = scores.indptr[row], scores.indptr[row + 1]
+        data, columns = scores.data[lo:hi], scores.indices[lo:hi]
+        if hi - lo > k:
+            part = np.argpartition(-data, k - 1)[:k]
+            data, columns = data[part], columns[part]
+        order = np.argsort(-data, kind="stable")
+        ids[row, : len(order)], best[row, : len(order)] = columns[order], data[order]
+    return ids, best
+
+
 def recommend_by_scoring(
     score_block: ScoreFn, users: np.ndarray, history: History, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``score_block(history of a block of users) -> dense scores`` over blocks that fit SCORE_BLOCK, then top-k."""
-    block = max(1, SCORE_BLOCK // max(1, history.n_items))
+    """Run ``score_block(history of a block of users) -> scores`` (dense, or sparse where most items score
+    nothing) over blocks that fit SCORE_BLOCK, then top-k."""
+
+    def rank(block: slice) -> tuple[np.ndarray, np.ndarray]:
+        rows = history.rows(users[block])
+        return top_k(score_block(rows), rows.seen, k)
+
+    return in_blocks(len(users), max(1, SCORE_BLOCK // max(1, history.n_items)), rank, k)
+
+
+def in_blocks(
+    n_users: int, block: int, rank: Callable[[slice], tuple[np.ndarray, np.ndarray]], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rank(slice of users) -> (ids, scores)`` over consecutive blocks of ``block`` users, stacked; the one loop
+    behind every batch recommend, so that memory stays bounded and progress is logged alike."""
     ids, scores = [], []
-    progress = Progress("scoring", len(users), "users")
-    for start in range(0, len(users), block):
-        rows = history.rows(users[start : start + block])
-        block_ids, block_scores = top_k(score_block(rows), rows.seen, k)
+    progress = Progress("scoring", n_users, "users")
+    for start in range(0, n_users, block):
+        block_ids, block_scores = rank(slice(start, start + block))
         ids.append(block_ids)
         scores.append(block_scores)
         progress.advance(len(block_ids))

@@ -9,19 +9,29 @@ carved out of the training data (bench/tune.py; docs/models.md).
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
-from recsys.models.base import SCORE_BLOCK, History, Recommender, top_k
+from recsys.models.base import History, Recommender, in_blocks, top_k
 from recsys.settings import BlendSettings
 
+#: Users fused at once: their lists' entries (users x depth x models) bound the memory, not the catalogue.
+FUSE_BLOCK = 4096
 
-def fuse(ranked: list[np.ndarray], weights: list[float], n_items: int, rank_offset: float) -> np.ndarray:
-    """Dense fused scores from each model's ranked ids (users x depth, -1 padded); items in no list score -inf."""
-    scores = np.zeros((ranked[0].shape[0], n_items), dtype=np.float32)
+
+def fuse(ranked: list[np.ndarray], weights: list[float], n_items: int, rank_offset: float) -> sp.csr_matrix:
+    """Fused scores from each model's ranked ids (users x depth, -1 padded), sparse: an item in no list has no
+    entry, so the cost follows the lists' length, not the catalogue's."""
+    rows, items, scores = [], [], []
     for ids, weight in zip(ranked, weights, strict=True):
-        rows, ranks = np.nonzero(ids >= 0)  # a model lists an item at most once per user
-        scores[rows, ids[rows, ranks]] += weight / (rank_offset + 1 + ranks).astype(np.float32)
-    scores[scores == 0] = -np.inf
-    return scores
+        row, rank = np.nonzero(ids >= 0)  # a model lists an item at most once per user
+        rows.append(row)
+        items.append(ids[row, rank])
+        scores.append(weight / (rank_offset + 1 + rank).astype(np.float32))
+    fused = sp.csr_matrix(
+        (np.concatenate(scores), (np.concatenate(rows), np.concatenate(items))), shape=(ranked[0].shape[0], n_items)
+    )
+    fused.sum_duplicates()
+    return fused
 
 
 class Blend:
@@ -51,17 +61,14 @@ class Blend:
         padded): the evaluation ranks every member anyway, and hands its lists over instead of ranking twice."""
         used, depth = self._used(), max(self.depth, k)
         weights = [weight for _, weight in used]
-        block = max(1, SCORE_BLOCK // max(1, history.n_items))
-        ids, scores = [], []
-        for start in range(0, len(users), block):
-            lists = [ranked[model.name][start : start + block, :depth] for model, _ in used]
-            fused = fuse(lists, weights, history.n_items, self.rank_offset)
-            block_ids, block_scores = top_k(fused, history.rows(users[start : start + block]).seen, k)
-            ids.append(block_ids)
-            scores.append(block_scores)
-        if not ids:
-            return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
-        return np.vstack(ids), np.vstack(scores)
+
+        def rank(block: slice) -> tuple[np.ndarray, np.ndarray]:
+            fused = fuse(
+                [ranked[model.name][block, :depth] for model, _ in used], weights, history.n_items, self.rank_offset
+            )
+            return top_k(fused, history.rows(users[block]).seen, k)
+
+        return in_blocks(len(users), FUSE_BLOCK, rank, k)
 
     def _used(self) -> list[tuple[Recommender, float]]:
         """The models with a weight, and their weights."""

@@ -67,11 +67,9 @@ class UserKNN:
             parts.append(sp.csr_matrix((sims.data[keep], (rows, sims.indices[keep])), shape=sims.shape))
         return sp.vstack(parts).tocsr() if parts else sp.csr_matrix((0, self.pool_.shape[0]), dtype=np.float32)
 
-    def scores(self, block: History) -> np.ndarray:
-        """Dense scores of every item; -inf where no neighbour holds it, so that a blend does not fuse filler."""
-        scores = (self.neighbours(block.user_items) @ self.pool_).toarray()
-        scores[scores == 0] = -np.inf
-        return scores
+    def scores(self, block: History) -> sp.csr_matrix:
+        """Sparse scores: only items some neighbour holds are candidates, so that a blend does not fuse filler."""
+        return self.neighbours(block.user_items) @ self.pool_
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         return recommend_by_scoring(self.scores, users, history, k)
