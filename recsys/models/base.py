@@ -88,16 +88,19 @@ def top_k(scores: np.ndarray | sp.spmatrix, seen: sp.csr_matrix, k: int) -> tupl
 
 
 def _sparse_top_k(scores: sp.csr_matrix, seen: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """top_k over the stored nonzeros of each row: seen entries dropped, then a partition of what is left."""
-    if seen.nnz:
-        scores = scores - scores.multiply(seen.astype(bool))
-    scores.eliminate_zeros()
+    """top_k over the stored nonzeros of each row, its seen items dropped: row by row, with no sparse operation
+    to build (each costs more than the partition itself when the service asks for one user)."""
     ids = np.full((scores.shape[0], k), -1, dtype=np.int64)
     best = np.full((scores.shape[0], k), -np.inf, dtype=np.float32)
     for row in range(scores.shape[0]):
         lo, hi = scores.indptr[row], scores.indptr[row + 1]
         data, columns = scores.data[lo:hi], scores.indices[lo:hi]
-        if hi - lo > k:
+        keep = data != 0
+        held = seen.indices[seen.indptr[row] : seen.indptr[row + 1]]
+        if len(held):
+            keep &= ~np.isin(columns, held)
+        data, columns = data[keep], columns[keep]
+        if len(data) > k:
             part = np.argpartition(-data, k - 1)[:k]
             data, columns = data[part], columns[part]
         order = np.argsort(-data, kind="stable")
@@ -136,11 +139,11 @@ def in_blocks(
 
 
 def binary_mean_rows(user_items: sp.csr_matrix) -> sp.csr_matrix:
-    """Each row's distinct items with weight 1/|items|: multiplying by item vectors gives their mean."""
-    binary = user_items.copy().astype(np.float32)
-    binary.data[:] = 1.0
-    counts = np.asarray(binary.sum(axis=1)).ravel()
-    return sp.diags(1.0 / np.maximum(counts, 1.0)).astype(np.float32) @ binary
+    """Each row's distinct items (a canonical CSR: no duplicates) with weight 1/|items|: multiplying by item
+    vectors gives their mean."""
+    counts = np.diff(user_items.indptr)
+    weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
+    return sp.csr_matrix((weights, user_items.indices, user_items.indptr), shape=user_items.shape)
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
