@@ -57,21 +57,27 @@ def _open(path: Path, mode: str) -> IO[str]:
     return gzip.open(path, mode + "t", encoding="utf-8") if path.suffix == ".gz" else open(path, mode, encoding="utf-8")
 
 
-def write_submission(path: Path, team: str, email: str, track: str, answers: Iterable[tuple[int, list[str]]]) -> None:
-    """``team_info`` and one line per (pid, track URIs), gzipped where ``path`` ends in .gz."""
+def check_team_info(team: str, email: str, track: str) -> None:
+    """ValueError naming the flag when the team_info line could not be written as the rules ask."""
     if track not in TRACKS:
-        raise ValueError(f"track {track!r}: the challenge has {' and '.join(TRACKS)}")
+        raise ValueError(f"--track {track!r}: the challenge has {' and '.join(TRACKS)}")
     for field, value in (("team", team), ("email", email)):
         if not value or "," in value or "\n" in value:
             raise ValueError(f"--{field} {value!r}: must be non-empty, without commas or line breaks")
+
+
+def write_submission(path: Path, team: str, email: str, track: str, answers: Iterable[tuple[int, list[str]]]) -> None:
+    """``team_info`` and one line per (pid, track URIs), gzipped where ``path`` ends in .gz."""
+    check_team_info(team, email, track)
     with _open(Path(path), "w") as out:
         out.write(f"team_info,{team},{track},{email}\n")
         for pid, uris in answers:
             out.write(f"{pid},{','.join(uris)}\n")
 
 
-def check_submission(path: Path, challenge: list[ChallengePlaylist]) -> list[str]:
-    """Every broken rule (see the module's docstring), one line each, the first few per rule; [] when valid."""
+def check_submission(path: Path, challenge: list[ChallengePlaylist], length: int = LIST_LENGTH) -> list[str]:
+    """Every broken rule (see the module's docstring), one line each; [] when valid. ``length``: the tracks each
+    line must name (the challenge's 500; another only for offline files)."""
     problems: list[str] = []
     seeds = {playlist.pid: set(playlist.seeds) for playlist in challenge}
     seen: set[int] = set()
@@ -86,7 +92,7 @@ def check_submission(path: Path, challenge: list[ChallengePlaylist]) -> list[str
                 if fields[0] != "team_info" or len(fields) != 4 or fields[2] not in TRACKS or not all(fields[1:]):
                     problems.append(f"line {number}: the first line must be team_info,TEAM,main|creative,EMAIL")
                 continue
-            problems += _check_line(number, fields, seeds, seen)
+            problems += _check_line(number, fields, seeds, seen, length)
     if not team_info:
         problems.append("no team_info line")
     missing = sorted(set(seeds) - seen)
@@ -95,7 +101,7 @@ def check_submission(path: Path, challenge: list[ChallengePlaylist]) -> list[str
     return problems
 
 
-def _check_line(number: int, fields: list[str], seeds: dict[int, set[str]], seen: set[int]) -> list[str]:
+def _check_line(number: int, fields: list[str], seeds: dict[int, set[str]], seen: set[int], length: int) -> list[str]:
     where = f"line {number}"
     try:
         pid = int(fields[0])
@@ -108,8 +114,8 @@ def _check_line(number: int, fields: list[str], seeds: dict[int, set[str]], seen
     seen.add(pid)
     uris = fields[1:]
     problems = []
-    if len(uris) != LIST_LENGTH:
-        problems.append(f"{where}: pid {pid} has {len(uris)} tracks, not {LIST_LENGTH}")
+    if len(uris) != length:
+        problems.append(f"{where}: pid {pid} has {len(uris)} tracks, not {length}")
     bad = [uri for uri in uris if not TRACK_URI.fullmatch(uri)]
     if bad:
         problems.append(f"{where}: pid {pid}: {bad[0][:60]!r} is not a spotify:track: URI")

@@ -179,6 +179,9 @@ def write_challenge(config: SynthConfig, per_category: int, challenge: Path, hol
     """A challenge set of ``per_category`` playlists in each of the ten categories, pids after the slices', and
     its held-out track URIs (``{"pid": [uri, ...]}``) apart. A category takes the next pooled playlists long
     enough for it (min_length), so each is drawn from the playlists that could have served it."""
+    longest = max(min_length(seeds) for _, seeds, _ in CATEGORIES)
+    if config.max_length < longest:
+        raise ValueError(f"--max-length {config.max_length}: the categories with 100 seeds need playlists of {longest}")
     catalogue = Catalogue.of(config)
     rng = np.random.default_rng([config.seed, 2018])
     pool: list[dict[str, Any]] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from recsys import artifacts, layout
 from recsys import schemas as S
+from recsys.continuation import Titles, continue_playlists, seeded_history
 from recsys.index import Index, load_index, search
 from recsys.matrices import read_recent_items, read_user_items
 from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Recommender, UserKNN
@@ -276,11 +277,24 @@ class LoadedBundle:
 
     def _session(self, sequence: np.ndarray) -> tuple[np.ndarray, History]:
         """A sequence of item indexes as the one-user batch the models take: its counts and its latest items."""
-        context = self.history.recent.shape[1]
-        recent = np.full((1, context), -1, dtype=np.int32)
-        tail = sequence[-context:]
-        recent[0, context - len(tail) :] = tail
-        return np.array([0]), History(self._held(sequence), recent)
+        return np.array([0]), seeded_history([sequence], len(self.item_ids), self.history.recent.shape[1])
+
+    def continue_playlists(self, sequences: list[np.ndarray], names: list[str | None], k: int) -> np.ndarray:
+        """k item indexes for each playlist the bundle does not hold, from its items (indexes, oldest first) and
+        its name (None: none), best first, none of its items, padded with popular ones (recsys/continuation.py):
+        what a RecSys Challenge submission lists."""
+        history = seeded_history(sequences, len(self.item_ids), self.history.recent.shape[1])
+        titles = Titles(self.title, names) if self.title is not None else None
+        members = self.playlist_members()
+        users = np.arange(len(sequences))
+        return continue_playlists(members, titles, self.blend_settings, users, history, self.popular, k)
+
+    def playlist_members(self) -> list[Recommender]:
+        """The blend's members for playlists the bundle does not hold (rows of another history): ALS folds each
+        one in from its items and searches its index; the others read the history they are given."""
+        folded = Searched("als", self.items_als, lambda _, rows: self.als.fold_in(rows.user_items, self.collection))
+        blend = cast(Blend, self.models["blend"])
+        return [folded, *(model for model in blend.models if model.name != "als")]
 
     def next_items(self, item_ids: list[str], k: int) -> list[dict[str, Any]]:
         """The next song after a sequence of known items (a session, no user): item2vec + co-occurrence."""

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from recsys.synth import SynthConfig
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("RECSYS_SHARED_DATA", REPO.parent / "shared" / "data"))
 
@@ -214,6 +216,26 @@ def built(tmp_path_factory):
     job = build_e2e(folder, folder / "artifacts")
     assert job.returncode == 0, job.stderr[-3000:]
     return folder, synth
+
+
+#: The named playlists of the ``named`` bundle: MPD-shaped slices whose names come from their cluster.
+NAMED_CONFIG = SynthConfig(playlists=1500, tracks=600, clusters=6, mean_length=20, seed=3)
+
+
+@pytest.fixture(scope="session")
+def named(spark, tmp_path_factory):
+    """A bundle built from MPD-shaped slices whose playlists have names: (slices folder, bundle folder). Shared by
+    the title tests and the challenge job's."""
+    from recsys.io import InputSpec
+    from recsys.pipeline import BuildRequest, build_bundle
+    from recsys.settings import load_settings
+    from recsys.synth_mpd import write_slices
+
+    folder = tmp_path_factory.mktemp("named")
+    write_slices(NAMED_CONFIG, folder / "slices")
+    settings = load_settings(["item2vec.epochs=2", "als.iterations=3", "evaluation.enabled=false"])
+    request = BuildRequest(InputSpec(str(folder / "slices"), "mpd"), str(folder / "out"), "named")
+    return folder, build_bundle(spark, request, settings)
 
 
 @pytest.fixture(scope="session")

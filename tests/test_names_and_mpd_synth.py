@@ -113,3 +113,9 @@ def test_category_labels():
         "first 5 (no title)",
     ]
     assert category_label(True, 100, False) == "title + random 100"
+
+
+def test_a_challenge_set_needs_playlists_long_enough_for_100_seeds(tmp_path):
+    short = SynthConfig(playlists=100, tracks=100, clusters=2, max_length=100)
+    with pytest.raises(ValueError, match="--max-length 100: the categories with 100 seeds need playlists of 200"):
+        write_challenge(short, 1, tmp_path / "c.json", tmp_path / "h.json")

@@ -12,27 +12,14 @@ import pytest
 from recsys import layout
 from recsys import schemas as S
 from recsys.artifacts import verify
-from recsys.io import InputSpec
 from recsys.models.title import TitleModel
-from recsys.pipeline import BuildRequest, build_bundle
-from recsys.settings import TitleSettings, load_settings
-from recsys.synth import Catalogue, SynthConfig
-from recsys.synth_mpd import Names, write_slices
+from recsys.settings import TitleSettings
+from recsys.synth import Catalogue
+from recsys.synth_mpd import Names
+from tests.conftest import NAMED_CONFIG as CONFIG
 from tests.conftest import REPO, Service
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-
-CONFIG = SynthConfig(playlists=1500, tracks=600, clusters=6, mean_length=20, seed=3)
-
-
-@pytest.fixture(scope="module")
-def named(spark, tmp_path_factory):
-    """A bundle built from MPD-shaped slices whose playlists have names: (slices folder, bundle folder)."""
-    folder = tmp_path_factory.mktemp("named")
-    write_slices(CONFIG, folder / "slices")
-    settings = load_settings(["item2vec.epochs=2", "als.iterations=3", "evaluation.enabled=false"])
-    request = BuildRequest(InputSpec(str(folder / "slices"), "mpd"), str(folder / "out"), "named")
-    return folder, build_bundle(spark, request, settings)
 
 
 def _track_clusters(bundle) -> np.ndarray:

@@ -27,6 +27,4 @@ class CoOccurrence:
         return self
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return recommend_by_scoring(
-            lambda block: binary_mean_rows(block.user_items) @ self.matrix_, users, history, k
-        )
+        return recommend_by_scoring(lambda block: binary_mean_rows(block.user_items) @ self.matrix_, users, history, k)

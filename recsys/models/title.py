@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.models.base import top_k
 from recsys.names import normalise
 from recsys.settings import TitleSettings
 
@@ -111,18 +112,47 @@ class TitleModel:
 
     def scores(self, names: Sequence[str]) -> np.ndarray:
         """(len(names) x items) scores, each row a smoothed share of playlists that hold the track."""
-        out = np.empty((len(names), len(self.popularity_)), np.float32)
+        evidence, weights = self.evidence(names)
+        return evidence.toarray() + weights[:, None] * self.popularity_[None, :]
+
+    def evidence(self, names: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Each name's scores split as ``evidence[row] + weights[row] * popularity``: both grades of smoothing are
+        linear in popularity, so the tracks a name's playlists hold are a sparse part, and the rest of the
+        catalogue ranks by popularity alone (which ``top`` uses to rank without a dense row)."""
+        s = self.smoothing
+        rows, weights = [], np.ones(len(names), np.float32)
+        empty = sp.csr_matrix((1, len(self.popularity_)), dtype=np.float32)
         for row, name in enumerate(names):
             normal = normalise(name)
             known = [self.words_[w] for w in set(normal.split()) if w in self.words_]
-            words = self.popularity_
-            if known:
-                holders = np.asarray(self.word_holders_[known].sum(axis=0)).ravel()
-                words = (holders + self.smoothing * words) / (self.word_playlists_[known].sum() + self.smoothing)
+            words = empty
+            if known:  # words = (holders + s * popularity) / (playlists + s)
+                total = self.word_playlists_[known].sum() + s
+                words = sp.csr_matrix(self.word_holders_[known].sum(axis=0)) / total
+                weights[row] = s / total
             title = self.titles_.get(normal)
-            if title is None:
-                out[row] = words
-            else:
-                holders = self.title_holders_[title].toarray().ravel()
-                out[row] = (holders + self.smoothing * words) / (self.title_playlists_[title] + self.smoothing)
-        return out
+            if title is not None:  # title = (holders + s * words) / (playlists + s)
+                total = self.title_playlists_[title] + s
+                words = (self.title_holders_[title] + s * words) / total
+                weights[row] *= s / total
+            rows.append(sp.csr_matrix(words, dtype=np.float32))
+        evidence = (
+            sp.vstack(rows, format="csr") if rows else sp.csr_matrix((0, len(self.popularity_)), dtype=np.float32)
+        )
+        return evidence, weights
+
+    def top(self, names: Sequence[str], seen: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The best ``k`` tracks per name (top_k's ids and scores), ``seen`` rows masked: exact, scoring only the
+        name's evidence and the most popular tracks (no other track can outrank the k-th unseen popular one)."""
+        evidence, weights = self.evidence(names)
+        popular = self.popular_(k + int(np.diff(seen.indptr).max(initial=0)))
+        rows = np.repeat(np.arange(len(names)), len(popular))
+        ones = np.ones(len(rows), np.float32)
+        candidates = (sp.csr_matrix((ones, (rows, np.tile(popular, len(names)))), evidence.shape) + evidence) != 0
+        prior = sp.diags(weights) @ sp.csr_matrix(candidates.multiply(self.popularity_[None, :]), dtype=np.float32)
+        return top_k(evidence + prior, seen, k)
+
+    def popular_(self, n: int) -> np.ndarray:
+        """The ``n`` most popular tracks."""
+        n = min(n, len(self.popularity_))
+        return np.argpartition(-self.popularity_, n - 1)[:n] if n else np.empty(0, np.int64)

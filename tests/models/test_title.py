@@ -84,3 +84,18 @@ def test_a_title_alone_finds_tracks_three_times_as_well_as_popularity(synthetic)
     ours = np.mean([_r_precision(row, held, uris) for row, (_, held) in zip(scores, title_only, strict=True)])
     popular = np.mean([_r_precision(model.popularity_, held, uris) for _, held in title_only])
     assert ours >= 3.5 * popular, (ours, popular)
+
+
+def test_top_ranks_as_the_dense_scores_do_without_a_dense_row():
+    names = ["summer hits"] * 20 + ["rock classics"] * 20 + ["summer rock"] * 3 + [None] * 5
+    rows = [[0, 1, 4]] * 20 + [[2, 3, 4]] * 20 + [[1, 2]] * 3 + [[5]] * 5
+    model = TitleModel(TitleSettings(smoothing=10.0)).fit(names, _matrix(rows, 8))
+    queries = ["summer hits", "summer rock", "rock", "polka"]
+    seen = _matrix([[0], [], [2, 3], []], 8)
+    ids, scores = model.top(queries, seen, 4)
+    dense = model.scores(queries)
+    for row in range(len(queries)):
+        held = set(seen[row].indices)
+        assert not held & set(ids[row])
+        expected = sorted((s for i, s in enumerate(dense[row]) if i not in held), reverse=True)[:4]
+        np.testing.assert_allclose(scores[row], expected, rtol=1e-6)
