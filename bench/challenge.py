@@ -69,7 +69,7 @@ def run(work: Path, playlists: int, per_category: int) -> dict:
         index_of = {u: i for i, u in enumerate(uri_of)}
 
         start = time.perf_counter()
-        sequences = [np.array([index_of[t] for t in p.seeds], dtype=np.int64) for p in challenge]
+        sequences = [np.array([index_of[t] for t in p.seeds if t in index_of], dtype=np.int64) for p in challenge]
         ids = bundle.continue_playlists(sequences, [p.name for p in challenge], 500)
         timings["continue 10,000 playlists" if len(challenge) == 10_000 else "continue the playlists"] = (
             time.perf_counter() - start
@@ -98,6 +98,8 @@ def run(work: Path, playlists: int, per_category: int) -> dict:
     }
     return {
         "playlists": len(challenge),
+        "seeds": sum(len(p.seeds) for p in challenge),
+        "seeds_not_in_catalogue": sum(len(p.seeds) for p in challenge) - sum(len(s) for s in sequences),
         "timings": timings,
         "problems": problems,
         "r_precision": float(ours.mean()),
@@ -114,7 +116,8 @@ def report(result: dict, playlists: int) -> str:
         "|---|---:|",
         *(f"| {step} | {seconds:.1f} |" for step, seconds in result["timings"].items()),
         "",
-        f"Submission rules broken: {len(result['problems'])}"
+        f"Seed tracks the bundle does not know (as the job does, left out): {result['seeds_not_in_catalogue']:,} of "
+        f"{result['seeds']:,}. Submission rules broken: {len(result['problems'])}"
         + (f" (first: {result['problems'][0]})" if result["problems"] else ""),
         "",
         "| category | R-precision | popularity |",

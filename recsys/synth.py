@@ -173,8 +173,10 @@ def main(argv: list[str]) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "mpd":
-        from recsys.synth_mpd import write_challenge, write_slices
+        from recsys.synth_mpd import check_challenge_config, write_challenge, write_slices
 
+        if args.challenge:
+            check_challenge_config(config)  # before the slices are written, not after
         write_slices(config, out)
         if args.challenge:
             challenge = Path(args.challenge)

@@ -175,13 +175,21 @@ def write_slices(config: SynthConfig, folder: Path) -> list[Path]:
     return written
 
 
+def check_challenge_config(config: SynthConfig) -> None:
+    """ValueError naming --max-length when no playlist could be long enough for the categories with 100 seeds."""
+    longest = max(min_length(seeds) for _, seeds, _ in CATEGORIES)
+    if config.max_length < longest:
+        raise ValueError(
+            f"--max-length {config.max_length}: the categories with 100 seeds need playlists of {longest} "
+            "(the MPD's own cap is 250: --mean-length 66 --max-length 250)"
+        )
+
+
 def write_challenge(config: SynthConfig, per_category: int, challenge: Path, holdouts: Path) -> None:
     """A challenge set of ``per_category`` playlists in each of the ten categories, pids after the slices', and
     its held-out track URIs (``{"pid": [uri, ...]}``) apart. A category takes the next pooled playlists long
     enough for it (min_length), so each is drawn from the playlists that could have served it."""
-    longest = max(min_length(seeds) for _, seeds, _ in CATEGORIES)
-    if config.max_length < longest:
-        raise ValueError(f"--max-length {config.max_length}: the categories with 100 seeds need playlists of {longest}")
+    check_challenge_config(config)
     catalogue = Catalogue.of(config)
     rng = np.random.default_rng([config.seed, 2018])
     pool: list[dict[str, Any]] = []
