@@ -26,9 +26,9 @@ from mpd import synth_args
 from timing import record
 
 from recsys.artifacts import resolve
-from recsys.challenge import check_submission, read_challenge_set, write_submission
+from recsys.challenge import CATEGORIES, category_label, check_submission, read_challenge_set, write_submission
 from recsys.synth import SynthConfig
-from recsys.synth_mpd import CATEGORIES, category_label, uri, write_challenge
+from recsys.synth_mpd import uri, write_challenge
 from serving.bundle import LoadedBundle
 
 REPO = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from recsys.evaluation.job import evaluate_log
 from recsys.evaluation.offline import format_table
 from recsys.evaluation.repeated import BASELINES, markdown
 
-SPLITS = ("last", "random", "users", "temporal")
+SPLITS = ("last", "random", "users", "temporal", "challenge")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -29,7 +29,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="last",
         help="last: the last item(s) of each evaluated playlist; random: a share of each user's items; users: "
         "users left out of training, a share of their items predicted from the rest; temporal: everything after "
-        "a time quantile (needs timestamps). Shares and seed: --set evaluation.* (default: %(default)s)",
+        "a time quantile (needs timestamps); challenge: held-out playlists in the RecSys Challenge 2018's ten "
+        "categories, 500 tracks ranked from their seeds and titles, scored per category. Shares and seed: "
+        "--set evaluation.* (default: %(default)s)",
     )
     parser.add_argument("--output", required=True, type=Path, help="folder for the reports (replaced when done)")
     parser.add_argument(

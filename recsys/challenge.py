@@ -26,6 +26,35 @@ LIST_LENGTH = 500
 TRACK_URI = re.compile(r"spotify:track:[0-9A-Za-z]{22}")
 
 
+#: The challenge's ten categories: (name given, seed tracks, seeds are the first ones rather than at random).
+CATEGORIES: tuple[tuple[bool, int, bool], ...] = (
+    (True, 0, True),
+    (True, 1, True),
+    (True, 5, True),
+    (False, 5, True),
+    (True, 10, True),
+    (False, 10, True),
+    (True, 25, True),
+    (True, 25, False),
+    (True, 100, True),
+    (True, 100, False),
+)
+
+
+def category_label(has_name: bool, seeds: int, first: bool) -> str:
+    """A category's name in reports: "title only", "title + first 5", "first 10 (no title)", "title + random 25"."""
+    if seeds == 0:
+        return "title only"
+    which = f"{'first' if first else 'random'} {seeds}"
+    return f"title + {which}" if has_name else f"{which} (no title)"
+
+
+def min_length(seeds: int) -> int:
+    """Tracks a playlist needs to serve a category with ``seeds`` seeds: at least as many left to predict as given,
+    and never fewer than 5 (a title-only playlist of 1 track would measure luck)."""
+    return max(2 * seeds, seeds + 5)
+
+
 @dataclass(frozen=True)
 class ChallengePlaylist:
     pid: int

@@ -21,7 +21,9 @@ from pyspark.sql import DataFrame, SparkSession
 
 from recsys import schemas as S
 from recsys.artifacts import BundleWriter
-from recsys.evaluation.offline import DEPTH, evaluate, format_table, sample_users
+from recsys.challenge import LIST_LENGTH
+from recsys.evaluation.challenge import evaluate_challenge
+from recsys.evaluation.offline import DEPTH, Evaluation, evaluate, format_table, sample_users
 from recsys.evaluation.reference import ImplicitDirect
 from recsys.evaluation.report import write_reports
 from recsys.index import Metric, build_index, kind_of, save_index, search_breadth, tune_search_breadth
@@ -157,6 +159,8 @@ def split_for_evaluation(interactions: DataFrame, e: EvaluationSettings, seed: i
         return splits.held_out_users(interactions, e.holdout_share, fraction, e.min_items, seed)
     if e.split == "temporal":
         return splits.temporal(interactions, e.holdout_share, fraction, seed)
+    if e.split == "challenge":
+        return splits.challenge(interactions, fraction, seed)
     return splits.last_items(interactions, e.holdout_items, fraction, e.min_items, seed)
 
 
@@ -206,11 +210,13 @@ def run_evaluation(
     n_users: int,
     n_items: int,
     artist_of: np.ndarray | None = None,
+    names: list[str | None] | None = None,
 ) -> EvaluationRun:
     """Split (evaluation.split), fit every model and implicit's own ALS (the external reference) on the training
-    part, rank the held-out items side by side. Held-out users (split=users) are folded in from their given items:
-    ALS solves their factors against the trained item factors, the others read their history. ``artist_of`` (see
-    idmap.artist_index) adds the challenge's R-precision with artist credit."""
+    part, rank the held-out items side by side. Held-out users (split=users, challenge) are folded in from their
+    given items: ALS solves their factors against the trained item factors, the others read their history.
+    ``artist_of`` (see idmap.artist_index) adds the challenge's R-precision with artist credit; ``names`` (user_idx
+    order) the title model, for the challenge split, which continues each playlist as jobs/challenge.py does."""
     e = settings.evaluation
     with stage("split and training tables"):
         paths, split = write_split(interactions, settings, work, e.seed, n_users, n_items)
@@ -230,15 +236,21 @@ def run_evaluation(
         test_users = np.unique(users)
         fitted.als.fold_in_users(test_users, history.user_items, Collection.of(fitted.history.user_items))
         reference.fold_in_users(test_users, history.user_items)
+    by_category = None
     with stage("ranking"):
-        result = evaluate([*fitted.all(), reference], history, users, items, e.k, artist_of=artist_of)
+        if split.categories is None:
+            result = evaluate([*fitted.all(), reference], history, users, items, e.k, artist_of=artist_of)
+        else:
+            result, by_category = _evaluate_challenge(
+                split.categories, fitted, history, users, items, settings, names, artist_of
+            )
     log.info("evaluation (%s) on %d held-out pairs:\n%s", split.protocol, len(users), format_table(result.metrics))
     report = {
         "split": e.split,
         "protocol": split.protocol,
         "seed": e.seed,
         "k": e.k,
-        "depth": DEPTH,
+        "depth": DEPTH if by_category is None else LIST_LENGTH,
         "test_users": len(np.unique(users)),
         "held_out_users": held_out_users,
         "test_pairs": len(users),
@@ -247,13 +259,38 @@ def run_evaluation(
         "recall_curve": result.recall_curve,
         "config": settings.model_dump(mode="json"),
     }
+    if by_category is not None:
+        report["categories"] = by_category
     return EvaluationRun(report, fitted)
+
+
+def _evaluate_challenge(
+    categories: DataFrame,
+    fitted: FittedModels,
+    history: History,
+    users: np.ndarray,
+    items: np.ndarray,
+    settings: Settings,
+    names: list[str | None] | None,
+    artist_of: np.ndarray | None = None,
+) -> tuple[Evaluation, dict[str, Any]]:
+    """The challenge split's ranking: the title model fitted on the training playlists' names (the held-out ones
+    blanked), then every playlist continued by each model and by the blend (recsys/evaluation/challenge.py)."""
+    category_of = {row[S.USER_IDX]: row["category"] for row in categories.collect()}
+    title = None
+    if names is not None:
+        trained = [None if user in category_of else name for user, name in enumerate(names)]
+        title = TitleModel(settings.title).fit(trained, fitted.history.user_items)
+    return evaluate_challenge(
+        fitted.blend.models, title, names or [None] * history.user_items.shape[0], settings.blend, history,
+        users, items, category_of, settings.evaluation.k, artist_of,
+    )  # fmt: skip
 
 
 def publishes_evaluated(report: dict[str, Any], interactions: int, e: EvaluationSettings) -> bool:
     """Whether the evaluated models can be published as they are: they missed at most ``refit_above`` of the
-    interactions, and no user was left out of their training (split=users)."""
-    return e.split != "users" and report["test_pairs"] <= e.refit_above * interactions
+    interactions, and no user was left out of their training (split=users, challenge)."""
+    return e.split not in ("users", "challenge") and report["test_pairs"] <= e.refit_above * interactions
 
 
 def read_validated(
@@ -359,8 +396,9 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             with stage("evaluation"):
                 artist_of = idmap.artist_index(spark.read.parquet(str(bundle.path(ITEMS))), paths.n_items)
                 try:
+                    names = playlist_names(bundle.path(USERS))
                     run = run_evaluation(
-                        indexed, settings, bundle.path("_evaluation"), paths.n_users, paths.n_items, artist_of
+                        indexed, settings, bundle.path("_evaluation"), paths.n_users, paths.n_items, artist_of, names
                     )
                 except NothingToEvaluate as exc:
                     log.warning("no evaluation report in this bundle: %s", exc)

@@ -195,10 +195,11 @@ class EvaluationSettings(Section):
     """The build's own offline evaluation (recsys/evaluation/), and jobs/evaluate.py's (docs/EVALUATION.md)."""
 
     enabled: bool = Field(True, description="The build evaluates before publishing; report.json lands in the bundle.")
-    split: Literal["last", "random", "users", "temporal"] = Field(
+    split: Literal["last", "random", "users", "temporal", "challenge"] = Field(
         "last",
         description="last n items per playlist, a random share of each user's items, held-out users (a share of "
-        "each one's items predicted from the rest), or the latest times.",
+        "each one's items predicted from the rest), the latest times, or the RecSys Challenge 2018's ten "
+        "categories of held-out playlists (seeds and titles given, 500 ranked).",
     )
     holdout_fraction: float = Field(
         0.2, gt=0.0, le=1.0, description="Share of users (playlists) evaluated; split=users: left out of training."

@@ -21,7 +21,7 @@ from recsys.evaluation.repeated import BASELINES, check_baselines, summarize, wr
 from recsys.evaluation.report import write_reports
 from recsys.io import InputSpec
 from recsys.layout import REJECTS
-from recsys.pipeline import read_validated, run_evaluation
+from recsys.pipeline import playlist_names, read_validated, run_evaluation
 from recsys.settings import Settings
 from recsys.spark import idmap
 from recsys.spark.files import fingerprint, list_files
@@ -52,7 +52,8 @@ def evaluate_log(
         with stage("read and validate input"):
             read, interactions, n_valid, n_rejected = read_validated(spark, source, settings, str(staging / REJECTS))
         with stage("id maps"):
-            for name, index in (("users", idmap.user_index(interactions)), ("items", idmap.item_index(interactions))):
+            roster = read.roster(idmap.user_index(interactions))  # with the playlists' names, where the input has them
+            for name, index in (("users", roster), ("items", idmap.item_index(interactions))):
                 index.write.parquet(str(work / name))  # written once, so every later read sees the same indices
             users, items = spark.read.parquet(str(work / "users")), spark.read.parquet(str(work / "items"))
             indexed = idmap.apply_index(
@@ -60,6 +61,7 @@ def evaluate_log(
             ).cache()
             n_users, n_items = users.count(), items.count()
             artist_of = idmap.artist_index(read.catalogue(items), n_items)
+            names = playlist_names(work / "users")
         described = {
             "input": {**asdict(source), "fingerprint": fingerprint(input_files)},
             "counts": {"interactions": n_valid, "rejects": n_rejected, "users": n_users, "items": n_items},
@@ -68,7 +70,8 @@ def evaluate_log(
         for seed in seeds:
             seeded = settings.model_copy(update={"evaluation": settings.evaluation.model_copy(update={"seed": seed})})
             with stage(f"evaluation ({settings.evaluation.split} split, seed {seed})"):
-                report = run_evaluation(indexed, seeded, work / f"seed-{seed}", n_users, n_items, artist_of).report
+                run = run_evaluation(indexed, seeded, work / f"seed-{seed}", n_users, n_items, artist_of, names)
+                report = run.report
             reports.append(report | {"version": new_version()} | described)
             if len(seeds) > 1:
                 check_baselines(report, list(baselines))

@@ -78,17 +78,30 @@ def evaluate(
             else:
                 recommended, _ = model.recommend(test_users, train, max(k, depth))
         ranked[model.name] = (model, recommended)
-        scores = {**M.ranking_metrics(recommended, relevant, k), "r_precision": M.r_precision(recommended, relevant)}
-        if artist_of is not None:
-            scores["r_precision_artists"] = M.r_precision_with_artists(recommended, relevant, artist_of)
-        metrics[model.name] = scores | {
-            "clicks": M.clicks(recommended, relevant),
-            f"coverage@{k}": M.coverage_at_k(recommended, k, train.n_items),
-            f"popularity@{k}": M.popularity_at_k(recommended, k, popularity),
-        }
+        metrics[model.name] = scored(recommended, relevant, k, popularity, artist_of)
         curves[model.name] = M.recall_curve(recommended, relevant).tolist()
         log.info("evaluation: %-13s %s", model.name, metrics[model.name])
     return Evaluation(metrics, curves)
+
+
+def scored(
+    recommended: np.ndarray,
+    relevant: list[np.ndarray],
+    k: int,
+    popularity: np.ndarray,
+    artist_of: np.ndarray | None = None,
+) -> dict[str, float]:
+    """One model's metrics over its ranked lists (users x depth): ranking metrics at ``k``, the challenge's
+    R-precision (with the artist credit where ``artist_of`` is known) and clicks over the whole depth, coverage
+    and the popularity (share of training users holding, per item) of the top ``k``."""
+    scores = {**M.ranking_metrics(recommended, relevant, k), "r_precision": M.r_precision(recommended, relevant)}
+    if artist_of is not None:
+        scores["r_precision_artists"] = M.r_precision_with_artists(recommended, relevant, artist_of)
+    return scores | {
+        "clicks": M.clicks(recommended, relevant),
+        f"coverage@{k}": M.coverage_at_k(recommended, k, len(popularity)),
+        f"popularity@{k}": M.popularity_at_k(recommended, k, popularity),
+    }
 
 
 def format_table(results: dict[str, dict[str, float]]) -> str:

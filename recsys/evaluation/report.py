@@ -102,6 +102,24 @@ NOTES = (
 )
 
 
+def category_tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The challenge split's per-category results: one (metric, header, rows) table per metric, categories as
+    rows, models as columns; [] for the other splits."""
+    categories = report.get("categories")
+    if not categories:
+        return []
+    models = list(next(iter(categories.values())))
+    metrics = [m for m in next(iter(next(iter(categories.values())).values())) if m != "playlists"]
+    tables = []
+    for metric in metrics:
+        rows = [
+            [label, f"{values[models[0]]['playlists']:,.0f}", *(f"{values[m][metric]:.4f}" for m in models)]
+            for label, values in categories.items()
+        ]
+        tables.append((metric, ["category", "playlists", *models], rows))
+    return tables
+
+
 def markdown(report: dict[str, Any]) -> str:
     metrics, rows, points, curve_rows = _rows(report)
 
@@ -112,6 +130,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines = ["# Evaluation", "", *(f"- {label}: {value}" for label, value in _summary(report)), ""]
     lines += [f"## Metrics at k = {report['k']}", "", *table(["model", *metrics], rows), ""]
     lines += ["## recall@k", "", *table(["model", *points], curve_rows), ""]
+    for metric, header, body in category_tables(report):
+        lines += [f"## {metric} per challenge category", "", *table(header, body), ""]
     lines += [NOTES.format(depth=report["depth"], miss=report["depth"] // 10 + 1), ""]
     lines += [f"Charts: {', '.join(CHARTS)} (also embedded in report.html)", ""]
     return "\n".join(lines)
@@ -140,6 +160,10 @@ def html_page(report: dict[str, Any], charts: dict[str, bytes]) -> str:
         f"<h1>Evaluation</h1><ul>{summary}</ul>"
         f"<h2>Metrics at k = {report['k']}</h2>{table(['model', *metrics], rows)}"
         f"<h2>recall@k</h2>{table(['model', *points], curve_rows)}"
-        f"<p>{esc(NOTES.format(depth=report['depth'], miss=report['depth'] // 10 + 1))}</p>"
+        + "".join(
+            f"<h2>{esc(metric)} per challenge category</h2>{table(header, body)}"
+            for metric, header, body in category_tables(report)
+        )
+        + f"<p>{esc(NOTES.format(depth=report['depth'], miss=report['depth'] // 10 + 1))}</p>"
         f"<h2>Charts</h2>{images}</body></html>\n"
     )

@@ -10,6 +10,10 @@ partitioning or the number of executors. Each split returns the training interac
   ``share`` of each one's items are to be predicted from the rest, which the model sees only at evaluation.
 - ``temporal``: everything after the time by which ``1 - share`` of the log had happened is held out, for users
   and items the training part knows; needs the input's timestamps.
+- ``challenge``: the RecSys Challenge 2018's test set, built the way its organisers built theirs: held-out
+  playlists leave training, each in one of the ten categories (recsys/synth_mpd.py: title only; title and first
+  1, 5, 10, 25 or 100 tracks; first 5 or 10 without title; title and 25 or 100 at random), in equal shares, from
+  the playlists long enough for it; the seeds are ``given``, the playlist's other tracks are to be predicted.
 """
 
 from __future__ import annotations
@@ -17,20 +21,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from recsys import schemas as S
+from recsys.challenge import CATEGORIES, min_length
 
-SplitKind = Literal["last", "random", "users", "temporal"]
+SplitKind = Literal["last", "random", "users", "temporal", "challenge"]
 
 
 @dataclass(frozen=True)
 class Split:
     train: DataFrame  # interactions, same columns as the input
     holdout: DataFrame  # distinct (user_idx, item_idx) to predict
-    given: DataFrame | None  # users split: the test users' interactions the model may see; else None
+    given: DataFrame | None  # users and challenge splits: the test users' interactions the model may see
     protocol: str  # one line for reports
+    categories: DataFrame | None = None  # challenge split: (user_idx, category: an index into CATEGORIES)
 
 
 def uniform(*columns: Column | str, seed: int) -> Column:
@@ -120,3 +128,67 @@ def temporal(interactions: DataFrame, share: float, fraction: float, seed: int) 
     )
     protocol = f"interactions after the {1 - share:.0%} time quantile ({cutoff}) of {fraction:.0%} of users held out"
     return Split(train, holdout, None, protocol)
+
+
+def assign_categories(lengths: np.ndarray, target: int) -> np.ndarray:
+    """Each user's challenge category (an index into CATEGORIES), -1 for none, for ``target`` users in all:
+    ``lengths`` are the playlists' lengths in the (seeded) order users are drawn. The categories fill in turn from
+    the most demanding (100 seeds), each with a tenth of ``target`` among the users still free and long enough, so
+    every category gets an equal share wherever the log has playlists long enough for it; categories equally
+    demanding share what there is evenly when it is short."""
+    category = np.full(len(lengths), -1, dtype=np.int64)
+    quota = int(np.ceil(target / len(CATEGORIES)))
+    needs = sorted({min_length(seeds) for _, seeds, _ in CATEGORIES}, reverse=True)
+    for need in needs:
+        group = [c for c, (_, seeds, _) in enumerate(CATEGORIES) if min_length(seeds) == need]
+        free = np.flatnonzero((category < 0) & (lengths >= need))
+        share = min(quota, len(free) // len(group))
+        for i, c in enumerate(group):
+            category[free[i * share : (i + 1) * share]] = c
+    return category
+
+
+def challenge(interactions: DataFrame, fraction: float, seed: int) -> Split:
+    """The challenge split: ``fraction`` of the playlists long enough for the least demanding category leave
+    training, in equal shares per category, drawn in a seeded order from all of them (a category of 100 seeds needs
+    playlists of 200, rare in a uniform sample); the lengths and categories are handled on the driver (two integers
+    per playlist), the seeds chosen in Spark."""
+    shortest = min(min_length(seeds) for _, seeds, _ in CATEGORIES)
+    drawn = (
+        interactions.groupBy(S.USER_IDX)
+        .agg(F.count(F.lit(1)).alias("_n"))
+        .where(F.col("_n") >= shortest)
+        .orderBy(uniform(S.USER_IDX, seed=seed), S.USER_IDX)
+        .collect()
+    )
+    users = np.array([row[S.USER_IDX] for row in drawn], dtype=np.int64)
+    lengths = np.array([row["_n"] for row in drawn], dtype=np.int64)
+    category = assign_categories(lengths, int(round(fraction * len(drawn))))
+    spark = interactions.sparkSession
+    shape = [(c, seeds, first) for c, (_, seeds, first) in enumerate(CATEGORIES)]
+    categories = spark.createDataFrame(
+        [(int(u), int(c)) for u, c in zip(users, category, strict=True) if c >= 0],
+        T.StructType([T.StructField(S.USER_IDX, T.IntegerType()), T.StructField("category", T.IntegerType())]),
+    )
+    kinds = spark.createDataFrame(shape, "category int, _seeds int, _first boolean")
+    by_user = Window.partitionBy(S.USER_IDX)
+    order = F.when(F.col("_first"), F.col(S.POSITION).cast("double")).otherwise(uniform(S.USER_IDX, S.ROW, seed=seed))
+    marked = (
+        interactions.join(F.broadcast(categories), S.USER_IDX)
+        .join(F.broadcast(kinds), "category")
+        .withColumn("_rank", F.row_number().over(by_user.orderBy(order, S.ROW)))
+        .withColumn("_given", F.col("_rank") <= F.col("_seeds"))
+    )
+    given = marked.where("_given").select(*interactions.columns)
+    holdout = (
+        marked.where(~F.col("_given"))
+        .select(S.USER_IDX, S.ITEM_IDX)
+        .distinct()
+        .join(given.select(S.USER_IDX, S.ITEM_IDX), [S.USER_IDX, S.ITEM_IDX], "left_anti")
+    )
+    train = interactions.join(F.broadcast(categories.select(S.USER_IDX)), S.USER_IDX, "left_anti")
+    protocol = (
+        f"{int((category >= 0).sum()):,} playlists ({fraction:.1%} of those with >= {shortest} tracks) left out of "
+        "training in the RecSys Challenge 2018's ten categories; the rest of each playlist predicted"
+    )
+    return Split(train, holdout, given, protocol, categories)

@@ -2,6 +2,7 @@
 
 from collections import Counter, defaultdict
 
+import numpy as np
 import pytest
 
 from recsys import schemas as S
@@ -95,3 +96,44 @@ def test_temporal_needs_timestamps(spark):
     df = frame(spark, [(0, 1, 1, 0, 0, None), (1, 2, 1, 0, 1, None)])
     with pytest.raises(ValueError, match="timestamps"):
         splits.temporal(df, share=0.2, fraction=1.0, seed=0)
+
+
+def test_challenge_categories_fill_equal_shares_from_the_most_demanding():
+    from recsys.challenge import CATEGORIES, min_length
+
+    lengths = np.array([250] * 30 + [60] * 30 + [12] * 40)  # 100 users: 30 long, 30 medium, 40 short
+    category = splits.assign_categories(lengths, target=100)
+    counts = Counter(category.tolist())
+    assert all(counts[c] == 10 for c in range(len(CATEGORIES)))  # a tenth each, every one served
+    for c, length in zip(category, lengths, strict=True):
+        assert length >= min_length(CATEGORIES[c][1])
+    assert Counter(splits.assign_categories(lengths, target=50).tolist())[-1] == 50  # only the target is drawn
+    few_long = Counter(splits.assign_categories(np.array([250] * 5 + [12] * 95), target=100).tolist())
+    assert few_long[8] == few_long[9] == 2  # 100 seeds: the five long ones shared evenly between the two
+    assert few_long[0] == 10
+
+
+def test_challenge_split_gives_each_category_its_seeds_and_holds_out_the_rest(spark):
+    from recsys.challenge import CATEGORIES
+
+    # 400 playlists of 5..254 tracks; track p of playlist u is 10_000 * u + p, added in reverse order of position
+    rows = [(u, 10_000 * u + p, 1, p, 300 - p, 0) for u in range(400) for p in range(5 + (u * 37) % 250)]
+    df = frame(spark, rows)
+    split = splits.challenge(df, fraction=0.5, seed=7)
+    category_of = {r[S.USER_IDX]: r["category"] for r in split.categories.collect()}
+    assert 150 < len(category_of) < 250
+    assert not {u for u, _ in pairs(split.train)} & set(category_of)  # held-out playlists leave training
+    given, held = defaultdict(set), defaultdict(set)
+    for user, item in pairs(split.given):
+        given[user].add(item % 10_000)
+    for user, item in pairs(split.holdout):
+        held[user].add(item % 10_000)
+    for user, c in category_of.items():
+        _, seeds, first = CATEGORIES[c]
+        length = 5 + (user * 37) % 250
+        assert len(given[user]) == seeds and given[user] | held[user] == set(range(length)), user
+        if first and seeds:
+            assert given[user] == set(range(seeds)), user  # by position, not input order
+    randoms = [given[u] for u, c in category_of.items() if not CATEGORIES[c][2]]
+    assert randoms and any(g != set(range(len(g))) for g in randoms)
+    assert pairs(splits.challenge(df.repartition(5), fraction=0.5, seed=7).holdout) == pairs(split.holdout)
