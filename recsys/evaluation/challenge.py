@@ -24,10 +24,9 @@ from recsys.settings import BlendSettings
 from recsys.stages import stage
 
 
-def only(blend: BlendSettings, name: str) -> BlendSettings:
-    """The blend's settings with every weight zero but ``name``'s: one model continues the playlists alone."""
-    weights = {field: 0.0 for field in ("als", "item2vec", "cooccurrence", "ease", "user_knn", "title")}
-    return blend.model_copy(update=weights | {name: 1.0})
+def only(blend: BlendSettings, names: list[str], name: str) -> BlendSettings:
+    """The blend's settings with the weights of ``names`` zero but ``name``'s: one model continues alone."""
+    return blend.model_copy(update=dict.fromkeys(names, 0.0) | {name: 1.0})
 
 
 def evaluate_challenge(
@@ -56,11 +55,12 @@ def evaluate_challenge(
     holders = np.bincount(history.user_items.indices, minlength=history.n_items)
     popular = np.argsort(-holders, kind="stable")
     popularity = holders / max(history.user_items.shape[0], 1)
+    weighted = [m.name for m in members] + [Titles.name]
     systems: dict[str, tuple[list[Recommender], Titles | None, BlendSettings]] = {
-        m.name: ([m], None, only(blend, m.name)) for m in members
+        m.name: ([m], None, only(blend, weighted, m.name)) for m in members
     }
     if titles is not None:
-        systems["title"] = ([], titles, only(blend, "title"))
+        systems["title"] = ([], titles, only(blend, weighted, Titles.name))
     systems["blend"] = (members, titles, blend)
     metrics, curves, by_category = {}, {}, {}
     for name, (chosen, named, weights) in systems.items():
