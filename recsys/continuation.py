@@ -68,7 +68,7 @@ def continue_playlists(
 ) -> np.ndarray:
     """k track indexes for each of ``users`` (rows of ``history``), best first: the fused lists of the members
     with a blend weight (seeded users only) and of the title model (named users only), completed from ``popular``
-    (item indexes, most popular first)."""
+    (item indexes, most popular first); with no member and no title, the popular tracks alone (the baseline)."""
     users = np.asarray(users)
     seeded = np.flatnonzero(np.diff(history.user_items[users].indptr) > 0)
     depth = max(blend.depth, k)
@@ -82,7 +82,9 @@ def continue_playlists(
     if titles is not None and blend.title:
         chosen.append(titles)
         ranked[titles.name] = titles.recommend(users, history, depth)[0]
-    ids, _ = Blend.of(chosen, blend).fuse_ranked(ranked, users, history, k)
+    ids = np.full((len(users), k), -1, dtype=np.int64)  # nothing chosen: the popular tracks alone
+    if chosen:
+        ids, _ = Blend.of(chosen, blend).fuse_ranked(ranked, users, history, k)
     return complete(ids, popular, history.rows(users).seen)
 
 

@@ -160,7 +160,9 @@ class BlendSettings(Section):
     ease: float = Field(1.0, ge=0.0, description="Used where the catalogue is small enough for EASE (ease.max_items).")
     user_knn: float = Field(1.0, ge=0.0, description="user kNN's weight.")
     title: float = Field(
-        1.0, ge=0.0, description="The title model's weight where a request names its playlist (not tuned yet)."
+        0.25,
+        ge=0.0,
+        description="The title model's weight where a playlist is named (tuned on synthetic names: docs/models.md).",
     )
     depth: int = Field(100, ge=1, description="Items each model ranks per user before fusion.")
     rank_offset: float = Field(10.0, ge=0.0, description="k in weight / (k + rank): larger flattens the ranks.")

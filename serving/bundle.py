@@ -248,9 +248,9 @@ class LoadedBundle:
         return f"{model}+title", self._fused_with_title(name, ids, k, depth, sequence)
 
     def _title_ids(self, name: str, depth: int, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The title model's best ``depth`` items for ``name``, the ``given`` items masked as top_k masks held ones."""
-        scores = self.title.scores([name])  # type: ignore[union-attr]  # callers check self.title
-        return _first_row(top_k(scores, self._held(given), depth))
+        """The title model's best ``depth`` items for ``name``, the ``given`` items masked as top_k masks held ones:
+        sparse, so a request costs the name's evidence, not a dense row over the catalogue."""
+        return _first_row(self.title.top([name], self._held(given), depth))  # type: ignore[union-attr]  # checked
 
     def _fused_with_title(
         self, name: str, ids: np.ndarray, k: int, depth: int, given: np.ndarray

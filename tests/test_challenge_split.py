@@ -12,8 +12,9 @@ from tests.conftest import run_job
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-#: MPD-shaped (mean 66 tracks, at most 250): long enough playlists for the categories with 100 seeds.
-CONFIG = SynthConfig(playlists=2000, tracks=2000, clusters=10, mean_length=66, max_length=250, seed=4)
+#: MPD-shaped: mean 66 tracks (at most 250, long enough for the categories with 100 seeds), 2.2 tracks in the
+#: catalogue per playlist, 20 taste clusters as the title model was tuned with (docs/models.md; other seeds).
+CONFIG = SynthConfig(playlists=2000, tracks=4400, clusters=20, mean_length=66, max_length=250, seed=4)
 SINGLE = ("als", "item2vec", "cooccurrence", "user_knn")
 
 
@@ -48,7 +49,7 @@ def test_every_category_is_served_in_equal_shares(evaluated):
 
 def test_the_challenge_metrics_are_reported_for_every_model_and_category(evaluated):
     _, report = evaluated
-    assert set(report["models"]) == {*SINGLE, "ease", "title", "blend"}
+    assert set(report["models"]) == {"popularity", *SINGLE, "ease", "title", "blend"}
     for model, scores in report["models"].items():
         assert 0.0 <= scores["clicks"] <= 51.0 and 0.0 <= scores["ndcg@500"] <= 1.0, model
         assert 0.0 <= scores["r_precision"] <= scores["r_precision_artists"] <= 1.0, model
@@ -58,17 +59,17 @@ def test_the_challenge_metrics_are_reported_for_every_model_and_category(evaluat
 
 
 def test_the_title_answers_title_only_playlists_and_the_blend_leads(evaluated):
-    """Measured 2026-12-02 on these slices (planted taste clusters, names drawn from them; docs/EVALUATION.md): on
-    title-only playlists the title model's R-precision is 0.299 against the popular tracks' 0.110 (2.7x); overall
-    the blend's 0.353 against the best single model's 0.338 (user kNN). A check of the machinery, not a claim
-    about real titles."""
+    """The issue's targets, measured 2026-12-03 on these slices (planted taste clusters, names drawn from them;
+    docs/EVALUATION.md): title-only R-precision 0.260 for the title model against the popular tracks' 0.060
+    (4.3x); overall 0.335 for the blend against popularity's 0.038 (8.8x) and the best single model's 0.315 (user
+    kNN). A check of the machinery, not a claim about real titles."""
     _, report = evaluated
-    title_only = report["categories"]["title only"]
+    title_only, models = report["categories"]["title only"], report["models"]
+    assert title_only["title"]["r_precision"] >= 3 * title_only["popularity"]["r_precision"]
     # every other model has nothing to go on there: its list is the popular tracks
-    assert title_only["title"]["r_precision"] >= 2 * title_only["als"]["r_precision"]
-    assert title_only["als"]["r_precision"] == pytest.approx(title_only["user_knn"]["r_precision"])
-    best_single = max(report["models"][m]["r_precision"] for m in SINGLE)
-    assert report["models"]["blend"]["r_precision"] >= 0.95 * best_single
+    assert title_only["als"]["r_precision"] == pytest.approx(title_only["popularity"]["r_precision"])
+    assert models["blend"]["r_precision"] >= 3 * models["popularity"]["r_precision"]
+    assert models["blend"]["r_precision"] >= max(models[m]["r_precision"] for m in SINGLE)
 
 
 def test_the_reports_show_the_categories(evaluated):

@@ -70,6 +70,10 @@ def test_a_playlist_is_answered_from_its_name_alone_or_with_seeds(named, named_s
     body = alone.json()
     assert body["model"] == "title" and body["name"] == f"{word.upper()}!!" and body["items_in"] == []
     assert np.mean([clusters[index_of[i["item"]]] == 2 for i in body["items"]]) >= 0.8
+    dense = TitleModel.load(TitleSettings(), bundle / layout.TITLE_MODEL).scores([f"{word.upper()}!!"])[0]
+    best = np.sort(dense)[::-1][:10]  # the service ranks sparsely (TitleModel.top): the same scores, exactly
+    np.testing.assert_allclose([i["score"] for i in body["items"]], best, rtol=1e-6)
+    assert all(dense[index_of[i["item"]]] == pytest.approx(i["score"], rel=1e-6) for i in body["items"])
 
     seeds = [item_ids[i] for i in np.flatnonzero(clusters == 2)[:3]]
     both = named_service.post("/recommend", {"name": word, "items": seeds, "k": 10}).json()

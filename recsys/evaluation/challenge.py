@@ -41,8 +41,8 @@ def evaluate_challenge(
     k: int,
     artist_of: np.ndarray | None = None,
 ) -> tuple[Evaluation, dict[str, dict[str, dict[str, float]]]]:
-    """Every system's metrics overall and per category: each member alone, the title model alone (where the log
-    names its playlists) and the blend of all with the title. ``users[i]`` held out ``items[i]``;
+    """Every system's metrics overall and per category: the popular tracks, each member alone, the title model
+    alone (where the log names its playlists) and the blend of all with the title. ``users[i]`` held out ``items[i]``;
     ``category_of[user]`` its category, whose name is hidden where the category has none; ``history`` holds the
     seeds. Lists are LIST_LENGTH long; ``k`` is the report's cut for recall and the other ranking metrics."""
     test_users, relevant = group_by_user(np.asarray(users), np.asarray(items))
@@ -57,7 +57,8 @@ def evaluate_challenge(
     popularity = holders / max(history.user_items.shape[0], 1)
     weighted = [m.name for m in members] + [Titles.name]
     systems: dict[str, tuple[list[Recommender], Titles | None, BlendSettings]] = {
-        m.name: ([m], None, only(blend, weighted, m.name)) for m in members
+        "popularity": ([], None, blend),  # the challenge's baseline: the same 500 most popular for every playlist
+        **{m.name: ([m], None, only(blend, weighted, m.name)) for m in members},
     }
     if titles is not None:
         systems["title"] = ([], titles, only(blend, weighted, Titles.name))

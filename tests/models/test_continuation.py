@@ -32,3 +32,10 @@ def test_seedless_playlists_take_the_title_and_popularity_only():
     assert ids[0, 0] == 3 and 2 not in ids[0]  # the seed's co-occurring item first, the seed never
     assert set(ids[1, :2]) == {4, 5}  # the title's own playlist, no arbitrary co-occurrence ties
     assert all(len(set(row)) == 4 for row in ids.tolist())
+
+
+def test_with_no_member_and_no_title_every_playlist_gets_the_popular_tracks_it_does_not_hold():
+    history = seeded_history([np.array([0]), np.array([], np.int64)], n_items=5, context=2)
+    popular = np.array([0, 3, 4, 1, 2])
+    ids = continue_playlists([], None, BlendSettings(), np.arange(2), history, popular, 3)
+    assert ids.tolist() == [[3, 4, 1], [0, 3, 4]]
