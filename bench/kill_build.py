@@ -55,7 +55,7 @@ def run_build(command: list[str], log: Path, kill_after: float | None) -> tuple[
 
 
 def last_stage(log: Path) -> str:
-    """The last step the job's log announced ("... ..." start lines of recsys.pipeline.stage)."""
+    """The last step the job's log announced ("... ..." start lines of recsys.stages.stage)."""
     starts = [line.split(": ", 1)[-1].rstrip(". \n") for line in log.open() if line.rstrip().endswith("...")]
     return starts[-1] if starts else "before the first stage"
 

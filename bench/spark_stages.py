@@ -4,7 +4,7 @@ python bench/spark_stages.py --rows 1000000 10000000 [--als-rows 10000000] [--wo
 
 For each size, an MPD-shaped synthetic log is generated once inside Spark: 66 tracks per playlist on average and
 one track per 30 rows, as in the Million Playlist Dataset, in taste clusters of 2,000 tracks. A fresh process then
-runs the job's own Spark stages (recsys.pipeline.run_spark_stages: read, validate and rejects, id maps, ratings,
+runs the job's own Spark stages (recsys.spark.ingest.run_spark_stages: read, validate and rejects, id maps, ratings,
 sequences, co-occurrence) and, with the JVM warm, the same per-(user, item) count aggregation in Spark and in
 polars. The parent samples the child's whole process tree (JVM, Python driver and workers) for peak resident
 memory. With --als-rows, implicit ALS and Spark MLlib ALS train on that size's ratings with the same factors and
@@ -68,8 +68,8 @@ def measure(work: Path, rows: int, als: bool) -> dict[str, float]:
     from recsys import schemas as S
     from recsys.artifacts import BundleWriter
     from recsys.io import InputSpec
-    from recsys.pipeline import run_spark_stages
     from recsys.settings import Settings
+    from recsys.spark.ingest import run_spark_stages
     from recsys.spark.session import spark_session
 
     settings = Settings()
@@ -81,7 +81,7 @@ def measure(work: Path, rows: int, als: bool) -> dict[str, float]:
 
     with tempfile.TemporaryDirectory(dir=work) as scratch, BundleWriter(scratch, "bench") as bundle:
         start = time.perf_counter()
-        outputs = run_spark_stages(spark, InputSpec(source, "long"), settings, bundle)
+        outputs = run_spark_stages(spark, InputSpec(source, "long"), settings, bundle.staging)
         figures["spark_stages_s"] = time.perf_counter() - start
         figures["rows"] = outputs.n_valid
 

@@ -27,13 +27,15 @@ from recsys import schemas as S
 from recsys.evaluation.metrics import recall_at_k
 from recsys.evaluation.offline import evaluate, format_table
 from recsys.io import InputSpec, read_interactions
+from recsys.layout import Tables
 from recsys.matrices import read_history, read_holdout
-from recsys.models import ALS, EASE, Item2Vec, UserKNN
-from recsys.models.base import top_k
+from recsys.models import Item2Vec, UserKNN
+from recsys.models.base import Inputs, top_k
 from recsys.models.blend import fuse
-from recsys.pipeline import Tables, fit_models, split_for_evaluation, write_split
-from recsys.settings import ALSSettings, EaseSettings, Item2VecSettings, Settings, UserKNNSettings
+from recsys.models.registry import FAMILIES, fit_models
+from recsys.settings import Item2VecSettings, Settings
 from recsys.spark import idmap
+from recsys.spark.protocol import split_for_evaluation, write_split
 from recsys.spark.session import spark_session
 
 log = logging.getLogger("tune")
@@ -82,36 +84,30 @@ def tune_item2vec(paths: Tables, work: Path, k: int) -> dict[str, dict[str, floa
     return results
 
 
-ALS_GRID = {
-    "confidence": ["linear", "log", "bm25"],
-    "alpha": [1.0, 2.0, 5.0, 20.0],
-    "regularization": [0.05, 0.5, 5.0],
+#: Per family fitted on the user x item matrix alone, the settings points to fit (its settings section's keys).
+MATRIX_GRIDS = {
+    "als": {
+        "confidence": ["linear", "log", "bm25"],
+        "alpha": [1.0, 2.0, 5.0, 20.0],
+        "regularization": [0.05, 0.5, 5.0],
+    },
+    "ease": {"l2": [20.0, 50.0, 100.0, 200.0], "top_n": [100, 300, 1000]},
+    "user_knn": {
+        "neighbours": [50, 100, 200, 400, 800],
+        "length_exponent": [0.25, 0.5, 0.75, 1.0],
+        "idf": [False, True],
+    },
 }
 
 
-EASE_GRID = {"l2": [20.0, 50.0, 100.0, 200.0], "top_n": [100, 300, 1000]}
-USER_KNN_GRID = {
-    "neighbours": [50, 100, 200, 400, 800],
-    "length_exponent": [0.25, 0.5, 0.75, 1.0],
-    "idf": [False, True],
-}
-
-
-def tune_matrix_model(
-    model: type[ALS | EASE | UserKNN],
-    settings: type[ALSSettings | EaseSettings | UserKNNSettings],
-    axes: dict,
-    paths: Tables,
-    work: Path,
-    k: int,
-) -> dict[str, dict[str, float]]:
-    """recall@k of a model fitted on the user x item matrix alone (ALS, EASE, user kNN), for every point of
-    ``axes``."""
+def tune_family(name: str, paths: Tables, work: Path, k: int) -> dict[str, dict[str, float]]:
+    """recall@k of the registered family ``name``, trained as the build trains it, for every point of its grid."""
     users, held = read_holdout(str(work / "holdout"))
     history = read_history(paths.ratings, paths.sequences, paths.n_users, paths.n_items, 1)
+    family = next(family for family in FAMILIES if family.name == name)
     results = {}
-    for point in grid(axes):
-        fitted = model(settings(**point)).fit(history.user_items)
+    for point in grid(MATRIX_GRIDS[name]):
+        fitted = family.train(Inputs(paths, history), Settings(**{name: point}))
         fitted.name = " ".join(f"{n}={v}" for n, v in point.items())
         results |= evaluate([fitted], history, users, held, k).metrics
     return results
@@ -151,10 +147,10 @@ def tune_blend(paths: Tables, work: Path, settings: Settings) -> dict[str, dict[
     ranked once; and of score fusion (``fuse_scores``) at the same points, which the blend does not use."""
     users, held = read_holdout(str(work / "holdout"))
     k, depth = settings.evaluation.k, settings.blend.depth
-    fitted = fit_models(None, paths, settings)  # implicit ALS: the Spark session is only for als.backend=spark
+    fitted = fit_models(paths, settings)  # implicit ALS: the Spark session is only for als.backend=spark
     history = fitted.history
-    singles = (fitted.als, fitted.item2vec, fitted.cooccurrence, fitted.ease)  # EASE fits yes_small
-    lists = {m.name: m.recommend(users, history, depth) for m in singles}
+    singles = [name for name in BLEND_GRID if name != "user_knn"]  # ranked once; user kNN at each neighbour count
+    lists = {name: fitted.models[name].recommend(users, history, depth) for name in singles}  # EASE fits yes_small
     knn_lists = {
         n: UserKNN(settings.user_knn.model_copy(update={"neighbours": n}))
         .fit(history.user_items)
@@ -188,7 +184,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", required=True)
     parser.add_argument("--format", required=True)
-    parser.add_argument("--grid", choices=["item2vec", "als", "ease", "user_knn", "blend"], default="item2vec")
+    parser.add_argument("--grid", choices=["item2vec", *MATRIX_GRIDS, "blend"], default="item2vec")
     parser.add_argument("--work", type=Path, help="keep the validation tables here (default: a temporary folder)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
@@ -198,14 +194,10 @@ def main(argv: list[str]) -> int:
         paths = write_validation_tables(InputSpec(args.input, args.format), work, settings)
         if args.grid == "item2vec":
             results = tune_item2vec(paths, work, settings.evaluation.k)
-        elif args.grid == "als":
-            results = tune_matrix_model(ALS, ALSSettings, ALS_GRID, paths, work, settings.evaluation.k)
-        elif args.grid == "ease":
-            results = tune_matrix_model(EASE, EaseSettings, EASE_GRID, paths, work, settings.evaluation.k)
-        elif args.grid == "user_knn":
-            results = tune_matrix_model(UserKNN, UserKNNSettings, USER_KNN_GRID, paths, work, settings.evaluation.k)
-        else:
+        elif args.grid == "blend":
             results = tune_blend(paths, work, settings)
+        else:
+            results = tune_family(args.grid, paths, work, settings.evaluation.k)
     print(format_table(results))
     print(json.dumps(results))
     return 0

@@ -36,6 +36,14 @@ OWNER = ".owner"  # inside a staging folder: {"host", "pid"} of the job writing 
 FORMAT_VERSION = 1
 
 
+def described(
+    config: dict[str, Any], source: dict[str, Any], fingerprint: str, counts: dict[str, int], **parts: Any
+) -> dict[str, Any]:
+    """What every bundle's manifest says of how it was made, whatever its kind: the settings it was built with,
+    its input with that input's fingerprint, its counts, then what its kind adds (``parts``: indexes, reports)."""
+    return {"config": config, "input": {**source, "fingerprint": fingerprint}, "counts": counts, **parts}
+
+
 class BundleError(RuntimeError):
     """A bundle is missing, incomplete or does not match its manifest."""
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Callable
-from typing import TypeVar
-
-from pyspark.sql import SparkSession
+from typing import TYPE_CHECKING, TypeVar
 
 from recsys.io import FORMATS, InputSpec, RejectRatioExceeded
 from recsys.settings import Settings, load_settings
 from recsys.spark.session import spark_session
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 T = TypeVar("T")
 

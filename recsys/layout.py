@@ -3,6 +3,11 @@
 Kept apart from the pipeline so that readers (the service, recommend-for-all) need not import Spark.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
 USERS = "users"
 ITEMS = "items"
 REJECTS = "rejects"
@@ -27,3 +32,41 @@ IMAGES = "images.parquet"  # image_idx, image_id (path under the image folder), 
 IMAGE_VECTORS = "vectors/images.npy"  # L2-normalised backbone features, image_idx order
 INDEX_IMAGES = "indexes/images.faiss"
 IMAGE_HEAD = "models/image_head.npz"  # weights, bias, class names: arrays only, never pickle
+
+
+def writable(folder: Path, relative: str) -> Path:
+    """``folder / relative`` with its parent folders made: where one part of a bundle is saved."""
+    target = folder / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Where one set of Spark tables was written (a bundle's, or the evaluation's training part), and the catalogue
+    size they index into."""
+
+    ratings: str
+    sequences: str
+    cooccurrence: str
+    n_users: int
+    n_items: int
+
+    @classmethod
+    def of(cls, folder: Path, n_users: int, n_items: int) -> Tables:
+        """The tables laid out in ``folder`` as a bundle lays them out."""
+        return cls(str(folder / RATINGS), str(folder / SEQUENCES), str(folder / COOCCURRENCE), n_users, n_items)
+
+
+@dataclass(frozen=True)
+class SplitTables:
+    """Where one evaluation split was written (recsys/spark/protocol.py): the training part's tables, the held-out
+    pairs, the held-out users' given items (split=users, challenge: their ratings and sequences tables) and, for
+    the challenge split, each held-out playlist's category (an index into recsys.challenge.CATEGORIES)."""
+
+    split: str
+    protocol: str
+    tables: Tables
+    holdout: str
+    given: tuple[str, str] | None
+    categories: dict[int, int] | None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import polars as pl
 import pyarrow.dataset as ds
 import scipy.sparse as sp
 
@@ -47,3 +50,12 @@ def read_holdout(holdout_path: str) -> tuple[np.ndarray, np.ndarray]:
     cols = _columns(holdout_path, S.HOLDOUT_SCHEMA)
     order = np.argsort(cols[S.USER_IDX], kind="stable")
     return cols[S.USER_IDX][order].astype(np.int64), cols[S.ITEM_IDX][order].astype(np.int64)
+
+
+def read_playlist_names(users: Path) -> list[str | None] | None:
+    """Each user's name in user_idx order from a users table, or None where the input names no playlist (no title
+    model then)."""
+    table = pl.read_parquet(users / "*.parquet")
+    if S.NAME not in table.columns or table[S.NAME].null_count() == len(table):
+        return None
+    return table.sort(S.USER_IDX)[S.NAME].to_list()

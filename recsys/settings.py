@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 #: Where conf/ lives in a source checkout; RECSYS_CONF_DIR points elsewhere.
@@ -261,6 +261,9 @@ class ServingSettings(Section):
         "default", description="The playlist bundle's name under artifacts; --name sets it; '': none (images only)."
     )
     images_name: str = Field("", description="An image bundle (jobs/index_images.py) to serve beside; '': none.")
+    default_model: str = Field(
+        "als", description="The model of GET /recommend and /recommend/batch when a request names none (GET /models)."
+    )
     default_k: int = Field(10, ge=1, description="Items an answer holds when the request gives no k.")
     max_k: int = Field(500, ge=1, description="The largest k a request may ask for (422 above).")
     max_batch: int = Field(100, ge=1, description="Most users one POST /recommend/batch may ask for.")
@@ -280,6 +283,16 @@ class ServingSettings(Section):
         description="Answer /healthz (and 503 elsewhere) while the first bundle loads; false: accept no "
         "connection until it has (what python -m serving --workers N > 1 sets, so no worker serves unready).",
     )
+
+    @field_validator("default_model")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        """A model the registry knows (whether a given bundle holds it is checked when the bundle loads)."""
+        from recsys.models.registry import NAMES  # the registry's modules import this one
+
+        if value not in NAMES:
+            raise ValueError(f"{value!r} is not a model; one of {', '.join(NAMES)}")
+        return value
 
 
 class Settings(BaseSettings):

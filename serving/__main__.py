@@ -34,6 +34,7 @@ def print_examples(root: str, name: str, host: str, port: int) -> None:
     print(f"  make serve        # or: .venv/bin/python -m serving --artifacts {root} --name {name} --port {port}\n")
     print("Then, from another terminal:\n")
     print(f"  curl '{base}/healthz'")
+    print(f"  curl '{base}/models'")
     print(f"  curl '{base}/recommend?user={quote(user)}&k=5'")
     print(f"  curl '{base}/recommend?user={quote(user)}&k=5&model=blend'")
     batch = json.dumps({"users": [user], "k": 5})

@@ -5,6 +5,7 @@ Loaded once at start-up (after its checksums verify); read-only afterwards, so r
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,17 +20,17 @@ from recsys import artifacts, layout
 from recsys import schemas as S
 from recsys.continuation import Titles, continue_playlists, seeded_history
 from recsys.index import Index, load_index, search
+from recsys.layout import Tables
 from recsys.matrices import read_recent_items, read_user_items
-from recsys.models import ALS, EASE, Blend, CoOccurrence, History, Item2Vec, Recommender, UserKNN
-from recsys.models.base import l2_normalize, top_k
+from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Recommender
+from recsys.models.base import Inputs, l2_normalize, top_k
 from recsys.models.blend import fuse
 from recsys.models.confidence import Collection
+from recsys.models.registry import fused, load_all
 from recsys.models.title import TitleModel
 from recsys.settings import BlendSettings, Settings
 from serving.searched import Searched
 
-#: What /recommend?model= accepts.
-MODELS = ("als", "item2vec", "blend")
 #: Answers with fewer metadata cells (items x columns) than this read them one cell at a time. In the service's
 #: request loop pyarrow's take costs ~50 us before its first row and a cell ~0.8 us: in-process, with two
 #: columns, /recommend at k = 10 took 265 against 306 us (medians of six interleaved runs); cell by cell is
@@ -50,6 +51,13 @@ def quoted_id(value: str) -> str:
     return f"{value[:QUOTED_ID_CHARS]!r}... ({len(value):,} characters)"
 
 
+class NotInBundle(LookupError):
+    """A registered model this bundle does not hold (EASE over ``ease.max_items``): a 422 naming ``model``."""
+
+    def __init__(self, model: str, served: list[str]) -> None:
+        super().__init__(f"this bundle serves no {model} model; it serves {', '.join(served)} (GET /models)")
+
+
 class NoTitles(ValueError):
     """A request named its playlist, but the bundle was built from an input without names: no title model."""
 
@@ -61,6 +69,12 @@ class UnknownId(LookupError):
         super().__init__(f"unknown {parameter} {quoted_id(value)}")
         self.parameter = parameter
         self.value = value
+
+
+def _report(folder: Path) -> dict[str, Any] | None:
+    """The bundle's evaluation report, checksummed with the rest; None where the build ran none."""
+    path = folder / layout.REPORT
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def _read_parquet_folder(folder: Path) -> pl.DataFrame:
@@ -85,10 +99,12 @@ class LoadedBundle:
     als: ALS  # known users' factors, and folding in new users
     collection: Collection  # the training matrix's statistics: BM25 weights for fold-in, holders for the fallback
     popular: np.ndarray  # item indexes, most-held first: the fallback for users the bundle does not know
-    models: dict[str, Recommender]  # item2vec (next song) and blend, rebuilt from the bundle's vectors and tables
+    models: dict[str, Recommender]  # what model= names: every family the bundle holds (ALS and item2vec by index
+    # search, serving/searched.py), then their blend
     session_blend: Blend  # item2vec + co-occurrence: what a bare sequence of items can be scored by
     title: TitleModel | None  # names to tracks, where the input named its playlists
     blend_settings: BlendSettings  # how a title's list joins a model's (weights, depth, rank offset)
+    evaluation: dict[str, Any] | None  # the build's report.json (metrics per model, the split), where one ran
 
     @classmethod
     def load(cls, folder: Path) -> LoadedBundle:
@@ -102,24 +118,15 @@ class LoadedBundle:
         history = History(
             seen, read_recent_items(str(folder / layout.SEQUENCES), len(user_ids), settings.item2vec.context_items)
         )
-        als = ALS.from_factors(
-            settings.als, np.load(folder / layout.ALS_USER_FACTORS), np.load(folder / layout.ALS_ITEM_FACTORS)
-        )
-        item2vec = Item2Vec.from_vectors(
-            settings.item2vec,
-            np.load(folder / layout.ITEM2VEC_ITEM_VECTORS),
-            np.load(folder / layout.ITEM2VEC_OUTPUT_VECTORS),
-        )
-        cooc = CoOccurrence().fit(str(folder / layout.COOCCURRENCE), len(item_ids))
-        ease_path = folder / layout.EASE_WEIGHTS
-        ease = [EASE.load(settings.ease, ease_path)] if ease_path.exists() else []
-        user_knn = UserKNN(settings.user_knn).fit(seen)  # memory-based: indexes the ratings, nothing to load
+        loaded = load_all(folder, Inputs(Tables.of(folder, len(user_ids), len(item_ids)), history), settings)
+        als, item2vec = cast(ALS, loaded[ALS.name]), cast(Item2Vec, loaded[Item2Vec.name])
         items_als = load_index(folder / layout.INDEX_ITEMS_ALS)
-        searched_als = Searched("als", items_als, lambda users, _: als.user_factors_[users])
-        next_song: Recommender = item2vec  # bundles built before the next-song index score every item
-        if (folder / layout.INDEX_ITEMS_ITEM2VEC_NEXT).is_file():
+        served = loaded | {ALS.name: Searched(ALS.name, items_als, lambda users, _: als.user_factors_[users])}
+        if (folder / layout.INDEX_ITEMS_ITEM2VEC_NEXT).is_file():  # older bundles score every item for the next song
             items_next = load_index(folder / layout.INDEX_ITEMS_ITEM2VEC_NEXT)
-            next_song = Searched("item2vec", items_next, lambda _, rows: item2vec.context_vectors(rows.recent))
+            served[Item2Vec.name] = Searched(
+                Item2Vec.name, items_next, lambda _, rows: item2vec.context_vectors(rows.recent)
+            )
         collection = Collection.of(seen)
         title_path = folder / layout.TITLE_MODEL
         bundle = cls(
@@ -139,13 +146,11 @@ class LoadedBundle:
             als=als,
             collection=collection,
             popular=np.argsort(-collection.holders, kind="stable"),
-            models={
-                "item2vec": next_song,
-                "blend": Blend.of([searched_als, next_song, cooc, *ease, user_knn], settings.blend),
-            },
-            session_blend=Blend.of([next_song, cooc], settings.blend),
+            models=served | {Blend.name: fused(served, settings.blend)},
+            session_blend=Blend.of([served[Item2Vec.name], served[CoOccurrence.name]], settings.blend),
             title=TitleModel.load(settings.title, title_path) if title_path.exists() else None,
             blend_settings=settings.blend,
+            evaluation=_report(folder),
         )
         log.info("loaded bundle %s: %d users, %d items", folder, len(user_ids), len(item_ids))
         return bundle
@@ -206,14 +211,10 @@ class LoadedBundle:
         model's list for the user fused, as in the evaluation.
         """
         u = self.user(user_id)
-        if model == "als":
-            held = self.history.user_items
-            seen = held.indices[held.indptr[u] : held.indptr[u + 1]] if exclude_seen else None
-            ids, scores = search(self.items_als, self.als.user_factors_[u], k, exclude=seen)
-        else:
-            history = self.history if exclude_seen else replace(self.history, exclude_seen=False)
-            ids, scores = _first_row(self.models[model].recommend(np.array([u]), history, k))
-        return self.describe_items(ids, scores)
+        if model not in self.models:
+            raise NotInBundle(model, list(self.models))
+        history = self.history if exclude_seen else replace(self.history, exclude_seen=False)
+        return self.describe_items(*_first_row(self.models[model].recommend(np.array([u]), history, k)))
 
     def popular_items(self, k: int) -> list[dict[str, Any]]:
         """The most-held items, scored by how many users hold them."""

@@ -7,16 +7,21 @@ with, new ones see the new bundle, and a bundle that does not load or verify nev
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recsys import artifacts
 from serving.bundle import LoadedBundle
+
+if TYPE_CHECKING:
+    from serving.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -118,3 +123,24 @@ class LiveBundle:
         ):
             message = message.replace(f"{root}/", "")
         return message
+
+
+async def reload(live: LiveBundle, metrics: Metrics) -> Reloaded:
+    """Load what LATEST names in a worker thread (requests keep being answered meanwhile), counted by result."""
+    try:
+        result = await asyncio.to_thread(live.reload)
+    except Refused:
+        metrics.reloads.labels("refused").inc()
+        raise
+    metrics.reloads.labels("loaded" if result.changed else "unchanged").inc()
+    return result
+
+
+async def watch(live: LiveBundle, metrics: Metrics, interval: float) -> None:
+    """Reload whenever LATEST names a version that is neither serving nor already refused."""
+    while True:
+        await asyncio.sleep(interval)
+        latest = live.latest_version()
+        if latest is not None and latest not in (live.version, live.refused_version):
+            with suppress(Refused):  # logged by the reload; the old bundle keeps serving
+                await reload(live, metrics)

@@ -26,6 +26,20 @@ class Recommendations(BaseModel):
     fallback: bool = False  # true: the user is unknown and these are the most popular items
 
 
+class ServedModel(BaseModel):
+    name: str
+    default: bool  # what /recommend ranks with when a request names no model
+    metrics: dict[str, float] | None  # the bundle's own evaluation of it (report.json); None where none ran
+
+
+class Models(BaseModel):
+    """What ``model=`` may name on this bundle, in the evaluation report's order (baselines first)."""
+
+    version: str
+    split: str | None  # the evaluation's protocol the metrics come from (evaluation.split), if one ran
+    models: list[ServedModel]
+
+
 class SessionRecommendations(BaseModel):
     """Recommendations from a list of items rather than a known user: /next, POST /recommend."""
 

@@ -61,10 +61,11 @@ def planted(spark, tmp_path_factory):
     from pyspark.sql import functions as F
 
     from recsys import schemas as S
+    from recsys.layout import Tables
     from recsys.matrices import read_history
-    from recsys.pipeline import Tables, write_tables
     from recsys.settings import Settings
     from recsys.spark import idmap
+    from recsys.spark.ingest import write_tables
     from recsys.synth import SynthConfig, generate
 
     synth = generate(SynthConfig(playlists=600, tracks=120, clusters=4, seed=3))
@@ -233,7 +234,10 @@ def named(spark, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("named")
     write_slices(NAMED_CONFIG, folder / "slices")
-    settings = load_settings(["item2vec.epochs=2", "als.iterations=3", "evaluation.enabled=false"])
+    # 600 tracks, over ease.max_items here: a bundle without EASE (and without an evaluation), as at MPD scale
+    settings = load_settings(
+        ["item2vec.epochs=2", "als.iterations=3", "evaluation.enabled=false", "ease.max_items=500"]
+    )
     request = BuildRequest(InputSpec(str(folder / "slices"), "mpd"), str(folder / "out"), "named")
     return folder, build_bundle(spark, request, settings)
 
@@ -282,3 +286,26 @@ def republish(root: Path, name: str, replaced: dict[str, Path] | None = None) ->
         kept = {k: v for k, v in manifest.items() if k not in {"format", "name", "version", "created", "files"}}
         writer.publish(kept)
     return writer.version
+
+
+def runtime_imports(path: Path) -> list[str]:
+    """Every module a source file's import statements name, at any depth, except under ``if TYPE_CHECKING:``
+    (names for annotations only): what importing or running it loads."""
+    import ast
+
+    names: list[str] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return names

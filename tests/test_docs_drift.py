@@ -1,11 +1,11 @@
 """docs/architecture.md says what the code does in two places that drift: the bundle layout, pyspark importers."""
 
-import ast
 import json
 import re
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import REPO, runtime_imports
+
 ARCHITECTURE = (REPO / "docs" / "architecture.md").read_text()
 
 
@@ -42,12 +42,8 @@ def test_bundle_layout_names_what_a_build_writes(built):
 
 
 def _imports_pyspark(path: Path) -> bool:
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import) and any(alias.name.split(".")[0] == "pyspark" for alias in node.names):
-            return True
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "pyspark":
-            return True
-    return False
+    """Whether the file imports pyspark or py4j when it runs (names for annotations only do not count)."""
+    return any(name.split(".")[0] in ("pyspark", "py4j") for name in runtime_imports(path))
 
 
 def test_the_modules_that_import_pyspark_are_the_documented_ones():

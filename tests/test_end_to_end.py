@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from recsys.artifacts import resolve, verify
+from recsys.models.registry import NAMES
 from serving.bundle import LoadedBundle
 from tests.conftest import republish, run_build_job, run_job
 
@@ -29,7 +30,7 @@ def test_bundle_is_complete_and_verifies(built):
         "id maps",
         "evaluation / item2vec",
         "evaluation / ranking / blend",
-        "models on the full log / ALS (implicit)",
+        "models on the full log / als",
     ):
         assert expected in stages, stages
     assert len(manifest["input"]["fingerprint"]) == 64
@@ -47,7 +48,7 @@ def test_bundle_is_complete_and_verifies(built):
     assert report["version"] == bundle.name and manifest["evaluation"] == report["models"]
     assert "models/ease.npz" in manifest["files"]  # 300 items: small enough for EASE's dense solve
     served = LoadedBundle.load(bundle).models["blend"]  # the service fuses what the evaluation fused
-    assert [model.name for model in served.models] == ["als", "item2vec", "cooccurrence", "ease", "user_knn"]
+    assert [model.name for model in served.models] == ["cooccurrence", "item2vec", "als", "ease", "user_knn"]
     for written in ("report.md", "report.html", "recall_at_k.png"):  # the same reports jobs/evaluate.py writes
         assert written in manifest["files"], written
     # planted transitions and clusters make every personalised model far better than popularity
@@ -84,9 +85,19 @@ def test_service_answers_over_http(built, service):
     assert len(users["users"]) == 5 and "p0" not in [u["user"] for u in users["users"]]
 
 
-@pytest.mark.parametrize("model", ["item2vec", "blend"])
-def test_next_song_models_are_served_over_http(built, service, model):
-    """/recommend?model= answers best first, held items excluded."""
+def test_models_lists_every_family_with_the_bundles_own_metrics(built, service):
+    folder, _ = built
+    report = json.loads((resolve(folder / "artifacts", "e2e") / "report.json").read_text())
+    listed = service.get("/models").json()
+    assert [m["name"] for m in listed["models"]] == list(NAMES)  # 300 items: EASE too
+    assert listed["split"] == report["split"] and listed["version"] == report["version"]
+    assert all(m["metrics"] == report["models"][m["name"]] for m in listed["models"])
+    assert [m["name"] for m in listed["models"] if m["default"]] == ["als"]
+
+
+@pytest.mark.parametrize("model", NAMES)
+def test_every_model_is_served_by_name(built, service, model):
+    """/recommend?model= answers best first, held items excluded, for every family and the blend."""
     folder, synth = built
     body = service.get("/recommend", user="p3", k=10, model=model).json()
     assert body["model"] == model and len(body["items"]) == 10
@@ -348,7 +359,7 @@ def test_a_build_that_held_out_a_sliver_publishes_the_models_it_evaluated(built,
     manifest = verify(bundle)
     assert manifest["models_fitted_on"] == "the evaluation's training part"
     stages = [entry["stage"] for entry in manifest["stages"]]
-    assert "evaluation / ALS (implicit)" in stages and "models on the full log / ALS (implicit)" not in stages
+    assert "evaluation / als" in stages and "models on the full log / als" not in stages
     report = json.loads((bundle / "report.json").read_text())
     assert report["test_users"] <= 100 and 50 < report["held_out_users"] < 150  # about 100 held out, not 20% (300)
     assert manifest["counts"]["ratings"] == synth.clicks.select("user_id", "item_id").unique().height  # the whole log
@@ -382,7 +393,7 @@ def test_printed_curl_examples_work_as_printed(built, service):
         check=True,
     ).stdout
     urls = re.findall(r"curl '([^']+)'", printed)
-    assert len(urls) == 8
+    assert len(urls) == 9
     for url in urls:
         assert httpx.get(url, timeout=10).status_code == 200, url
     posts = re.findall(r"curl -X POST '([^']+)' -H 'Content-Type: application/json' -d '([^']+)'", printed)

@@ -71,9 +71,9 @@ def split(spark, tmp_path_factory):
     from recsys import schemas as S
     from recsys.io import InputSpec, read_interactions
     from recsys.matrices import read_holdout
-    from recsys.pipeline import write_split
     from recsys.settings import Settings
     from recsys.spark import idmap
+    from recsys.spark.protocol import write_split
 
     settings = Settings()
     interactions = read_interactions(spark, InputSpec(str(shared_dataset("yes_small")), "yes"), settings.input)

@@ -5,7 +5,8 @@ import polars as pl
 import pytest
 
 from recsys.spark.synth import write_synthetic
-from recsys.synth import SynthConfig, generate, main
+from recsys.synth import SynthConfig, generate
+from recsys.synth.__main__ import main
 
 
 def test_planted_structure_is_measurable():

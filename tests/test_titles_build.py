@@ -12,6 +12,7 @@ import pytest
 from recsys import layout
 from recsys import schemas as S
 from recsys.artifacts import verify
+from recsys.models.registry import NAMES
 from recsys.models.title import TitleModel
 from recsys.settings import TitleSettings
 from recsys.synth import Catalogue
@@ -102,3 +103,13 @@ def test_a_bundle_without_names_has_no_title_model_and_says_so(built, service):
     answer = service.post("/recommend", {"name": "chill", "k": 5})
     assert answer.status_code == 422 and answer.json()["parameter"] == "name"
     assert "knows no playlist names" in answer.json()["error"]
+
+
+def test_a_bundle_lists_the_models_it_serves_and_refuses_one_it_lacks(named_service):
+    listed = named_service.get("/models").json()
+    assert [m["name"] for m in listed["models"]] == [name for name in NAMES if name != "ease"]
+    assert [m["name"] for m in listed["models"] if m["default"]] == ["als"]
+    assert listed["split"] is None and all(m["metrics"] is None for m in listed["models"])  # no evaluation ran
+    answer = named_service.get("/recommend", user="0", k=5, model="ease")
+    assert answer.status_code == 422 and answer.json()["parameter"] == "model"
+    assert "this bundle serves no ease model" in answer.json()["error"]

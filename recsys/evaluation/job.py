@@ -11,21 +11,25 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
-
-from pyspark.sql import SparkSession
+from typing import TYPE_CHECKING, Any
 
 from recsys import schemas as S
 from recsys.artifacts import new_version, staged_folder
+from recsys.evaluation.protocol import run_evaluation
 from recsys.evaluation.repeated import BASELINES, check_baselines, summarize, write_summary
 from recsys.evaluation.report import write_reports
 from recsys.io import InputSpec
 from recsys.layout import REJECTS
-from recsys.pipeline import playlist_names, read_validated, run_evaluation
+from recsys.matrices import read_playlist_names
 from recsys.settings import Settings
 from recsys.spark import idmap
 from recsys.spark.files import fingerprint, list_files
+from recsys.spark.ingest import read_validated
+from recsys.spark.protocol import write_evaluation_split
 from recsys.stages import stage
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ def evaluate_log(
             ).cache()
             n_users, n_items = users.count(), items.count()
             artist_of = idmap.artist_index(read.catalogue(items), n_items)
-            names = playlist_names(work / "users")
+            names = read_playlist_names(work / "users")
         described = {
             "input": {**asdict(source), "fingerprint": fingerprint(input_files)},
             "counts": {"interactions": n_valid, "rejects": n_rejected, "users": n_users, "items": n_items},
@@ -70,7 +74,8 @@ def evaluate_log(
         for seed in seeds:
             seeded = settings.model_copy(update={"evaluation": settings.evaluation.model_copy(update={"seed": seed})})
             with stage(f"evaluation ({settings.evaluation.split} split, seed {seed})"):
-                run = run_evaluation(indexed, seeded, work / f"seed-{seed}", n_users, n_items, artist_of, names)
+                written = write_evaluation_split(indexed, seeded, work / f"seed-{seed}", n_users, n_items)
+                run = run_evaluation(written, seeded, spark, artist_of, names)
                 report = run.report
             reports.append(report | {"version": new_version()} | described)
             if len(seeds) > 1:

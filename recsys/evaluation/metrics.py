@@ -4,7 +4,7 @@
 arrays, one per user, each non-empty. Every function returns the mean over users. Two recalls are in use in the
 literature and both are here, named apart: ``recall_at_k`` divides the hits by |relevant| (what most papers on
 next-item prediction report), ``normalized_recall_at_k`` by min(k, |relevant|) (VAE-CF, EASE), so that a perfect
-ranking scores 1 whatever |relevant| is. recsys.evaluation.spark_metrics computes the same figures from Spark
+ranking scores 1 whatever |relevant| is. recsys.spark.metrics computes the same figures from Spark
 DataFrames, for test sets that do not fit on one node.
 """
 
@@ -70,7 +70,7 @@ def mrr_at_k(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) ->
 
 def ranking_metrics(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: int) -> dict[str, float]:
     """recall (both kinds), precision, NDCG, MAP, MRR and hit rate at ``k``, named as reports show them: the set
-    spark_metrics.ranking_metrics computes from DataFrames. The hit matrix, a loop over users, is built once."""
+    recsys.spark.metrics.ranking_metrics computes from DataFrames. The hit matrix, a loop over users, is built once."""
     hits = hits_matrix(recommended, relevant, k)
     n_hits, any_hit = hits.sum(axis=1), hits.any(axis=1)
     sizes = _sizes(relevant)

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from implicit.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
+from recsys.models.als import implicit_recommend
 from recsys.models.base import History
 
 
@@ -34,9 +35,4 @@ class ImplicitDirect:
         self.model_.user_factors[users] = np.asarray(factors).reshape(len(users), -1)
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
-        users = np.asarray(users)
-        ids, scores = self.model_.recommend(users, history.user_items[users], N=k, filter_already_liked_items=True)
-        ids = np.asarray(ids, dtype=np.int64).reshape(len(users), -1)
-        scores = np.asarray(scores, dtype=np.float32).reshape(len(users), -1)
-        scores[ids < 0] = -np.inf
-        return ids, scores
+        return implicit_recommend(self.model_, users, history, k)

@@ -1,7 +1,7 @@
 """An evaluation written three ways: report.json (every number), report.md (tables, for a terminal) and
 report.html (tables and the charts as embedded PNG, one self-contained file), plus the charts as PNG files.
 
-The report dict is what recsys.pipeline.run_evaluation returns: split, protocol, seed, k, depth, counts,
+The report dict is what recsys.evaluation.protocol.run_evaluation returns: split, protocol, seed, k, depth, counts,
 ``models`` (metric -> value per model) and ``recall_curve`` (recall@1..depth per model).
 """
 

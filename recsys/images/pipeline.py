@@ -11,34 +11,31 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import numpy as np
-import pandas as pd
 import polars as pl
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
-from recsys.artifacts import BundleWriter
+from recsys.artifacts import BundleWriter, described
 from recsys.images import head as H
-from recsys.images.decode import Limits
-from recsys.images.embed import embed_files, resolve_device
+from recsys.images.embed import resolve_device
 from recsys.images.report import write_image_report
 from recsys.index import load_index
+from recsys.index.written import write_index
 from recsys.layout import IMAGE_HEAD, IMAGE_VECTORS, IMAGES, INDEX_IMAGES, REJECTS
 from recsys.models.base import l2_normalize
-from recsys.pipeline import write_index
 from recsys.settings import ImagesSettings, Settings
 from recsys.spark.files import InputFile, fingerprint, list_files
+from recsys.spark.images import embedded
 from recsys.stages import stage
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
-EMBEDDED = "path string, sha256 string, width int, height int, vector array<float>, reason string"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,45 +44,6 @@ class ImageRequest:
     output: str
     name: str
     labels: str | None  # "folders": an image's label is its first folder under ``images``
-
-
-def embedded(spark: SparkSession, folder: str, s: ImagesSettings) -> DataFrame:
-    """One row per file under ``folder``: its vector, or the reason it has none."""
-    files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(folder)
-    too_big = files.where(F.col("length") > s.max_bytes).select(
-        "path",
-        F.lit(None).cast("string").alias("sha256"),
-        F.lit(0).alias("width"),
-        F.lit(0).alias("height"),
-        F.lit(None).cast("array<float>").alias("vector"),
-        F.format_string(f"%,d bytes is over the limit of {s.max_bytes:,}", F.col("length")).alias("reason"),
-    )
-    limits = Limits(s.max_bytes, s.max_pixels)
-    backbone, device, batch_size, threads = s.backbone, s.device, s.batch_size, s.decode_threads
-    # each task may use the cores Spark gave it, no more: torch's default (every core of the machine) in every
-    # concurrent task oversubscribes the executor
-    task_cpus = int(spark.conf.get("spark.task.cpus", "1"))
-
-    def embed_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        import torch
-
-        torch.set_num_threads(task_cpus)
-        rows = (
-            (path, bytes(content)) for batch in batches for path, content in zip(batch.path, batch.content, strict=True)
-        )
-        out: list[dict[str, Any]] = []
-        for e in embed_files(rows, backbone, device, batch_size, limits, threads):
-            vector = None if e.vector is None else e.vector.astype(np.float32)
-            out.append({"path": e.path, "sha256": e.sha256, "width": e.width, "height": e.height,
-                        "vector": vector, "reason": e.reason})  # fmt: skip
-            if len(out) >= batch_size:
-                yield pd.DataFrame(out)
-                out = []
-        if out:
-            yield pd.DataFrame(out)
-
-    small = files.where(F.col("length") <= s.max_bytes).select("path", "content")
-    return small.mapInPandas(embed_partition, EMBEDDED).unionByName(too_big)
 
 
 def relative_id(uri: str, root: PurePosixPath) -> str:
@@ -180,7 +138,7 @@ def build_image_bundle(spark: SparkSession, request: ImageRequest, settings: Set
         np.save(bundle.path(IMAGE_VECTORS), vectors)
 
         with stage("FAISS index"):
-            index = write_index(bundle, INDEX_IMAGES, vectors, "cosine", vectors, settings)
+            index = write_index(bundle.path(INDEX_IMAGES), vectors, "cosine", vectors, settings.index)
             ids = accepted["image_id"].to_list()
             near = near_duplicates(bundle.path(INDEX_IMAGES), vectors, ids, s.near_duplicate_cosine)
 
@@ -191,23 +149,25 @@ def build_image_bundle(spark: SparkSession, request: ImageRequest, settings: Set
                 head, head_metrics = classify(vectors[labelled], accepted["label"].to_numpy()[labelled].tolist(), s)
                 head.save(bundle.path(IMAGE_HEAD))
         reasons = rejects.group_by("reason").len().sort("reason")
-        manifest = {
-            "kind": "images",
-            "config": settings.model_dump(mode="json"),
-            "input": {"images": request.images, "labels": request.labels, "fingerprint": fingerprint(input_files)},
-            "backbone": {"name": s.backbone, "dim": int(vectors.shape[1])},
-            "counts": {
-                "files": rows.height,
-                "images": accepted.height,
-                "rejects": rejects.height,
-                "identical_set_aside": sum(len(v) for v in identical.values()),
-            },  # fmt: skip
-            "rejects": dict(zip(reasons["reason"], reasons["len"], strict=True)),
-            "duplicates": identical,
-            "near_duplicates": near,
-            "head": head_metrics,
-            "indexes": {INDEX_IMAGES: index},
+        counts = {
+            "files": rows.height,
+            "images": accepted.height,
+            "rejects": rejects.height,
+            "identical_set_aside": sum(len(v) for v in identical.values()),
         }
+        manifest = described(
+            settings.model_dump(mode="json"),
+            {"images": request.images, "labels": request.labels},
+            fingerprint(input_files),
+            counts,
+            kind="images",
+            backbone={"name": s.backbone, "dim": int(vectors.shape[1])},
+            rejects=dict(zip(reasons["reason"], reasons["len"], strict=True)),
+            duplicates=identical,
+            near_duplicates=near,
+            head=head_metrics,
+            indexes={INDEX_IMAGES: index},
+        )
         write_image_report(bundle.path(""), {key: value for key, value in manifest.items() if key != "config"})
         shutil.rmtree(scratch)
         return bundle.publish(manifest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import implicit.gpu
 import numpy as np
@@ -10,10 +11,11 @@ import scipy.sparse as sp
 from implicit.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from recsys.models.base import History
+from recsys.layout import ALS_ITEM_FACTORS, ALS_USER_FACTORS, writable
+from recsys.models.base import History, Inputs
 from recsys.models.confidence import Collection, confidence
 from recsys.progress import Progress
-from recsys.settings import ALSSettings
+from recsys.settings import ALSSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,29 @@ class ALS:
 
     def __init__(self, settings: ALSSettings) -> None:
         self.settings = settings
+
+    @classmethod
+    def train(cls, inputs: Inputs, settings: Settings) -> ALS:
+        """The one place the backend is chosen: Spark MLlib on the cluster (als.backend=spark), else implicit or
+        the torch solver on this node (``choose_solver``); the same factors either way."""
+        if settings.als.backend != "spark":
+            return cls(settings.als).fit(inputs.history.user_items)
+        if inputs.spark is None:
+            raise ValueError("als.backend=spark needs a Spark session")
+        from recsys.spark.als import fit_spark_als  # the cluster backend only: this node's solvers need no pyspark
+
+        tables = inputs.tables
+        ratings = inputs.spark.read.parquet(tables.ratings)
+        factors = fit_spark_als(ratings, tables.n_users, tables.n_items, settings.als, f"{tables.ratings}_checkpoints")
+        return cls.from_factors(settings.als, *factors)
+
+    def save(self, folder: Path) -> None:
+        np.save(writable(folder, ALS_USER_FACTORS), self.user_factors_)
+        np.save(writable(folder, ALS_ITEM_FACTORS), self.item_factors_)
+
+    @classmethod
+    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> ALS:
+        return cls.from_factors(settings.als, np.load(folder / ALS_USER_FACTORS), np.load(folder / ALS_ITEM_FACTORS))
 
     def fit(self, user_items: sp.csr_matrix) -> ALS:
         """Fit on counts turned into confidences (recsys.models.confidence), on the solver choose_solver picks."""
@@ -126,10 +151,18 @@ class ALS:
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         """implicit's own batched recommend, already-held items filtered (while ``history.exclude_seen``)."""
-        users = np.asarray(users)
-        held = history.user_items[users]
-        ids, scores = self.model_.recommend(users, held, N=k, filter_already_liked_items=history.exclude_seen)
-        ids = np.asarray(ids, dtype=np.int64).reshape(len(users), -1)
-        scores = np.asarray(scores, dtype=np.float32).reshape(len(users), -1)
-        scores[ids < 0] = -np.inf
-        return ids, scores
+        return implicit_recommend(self.model_, users, history, k)
+
+
+def implicit_recommend(
+    model: AlternatingLeastSquares, users: np.ndarray, history: History, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """implicit's batched recommend in this project's shape: int64 ids and float32 scores, users x k, padding -1
+    and -inf; held items filtered while ``history.exclude_seen``."""
+    users = np.asarray(users)
+    held = history.user_items[users]
+    ids, scores = model.recommend(users, held, N=k, filter_already_liked_items=history.exclude_seen)
+    ids = np.asarray(ids, dtype=np.int64).reshape(len(users), -1)
+    scores = np.asarray(scores, dtype=np.float32).reshape(len(users), -1)
+    scores[ids < 0] = -np.inf
+    return ids, scores

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol, Self
 
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.layout import Tables
 from recsys.progress import Progress
+from recsys.settings import Settings
 
 #: Upper bound on the dense score block (users x items floats) scored at once.
 SCORE_BLOCK = 32_000_000
@@ -52,6 +55,16 @@ class History:
         return History(self.user_items[users], self.recent[users], self.exclude_seen)
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What a family is fitted or loaded on: one set of tables, the history read from them once for every family,
+    and the job's Spark session (only als.backend=spark uses it; None outside a Spark job)."""
+
+    tables: Tables
+    history: History
+    spark: Any = None
+
+
 class Recommender(Protocol):
     name: str
 
@@ -59,6 +72,21 @@ class Recommender(Protocol):
         """Top-k (item ids, scores) for each row index in ``users`` of ``history``, seen items excluded unless
         ``history.exclude_seen`` is False."""
         ...
+
+
+class Family(Recommender, Protocol):
+    """A model family as the build, the bundle and the service see it (recsys/models/registry.py lists them):
+    ``train`` on a build's inputs (None: left out, as EASE over ``ease.max_items``), ``save`` into a bundle
+    folder (arrays only, never pickle; a memory-based family saves nothing, the bundle's tables are its state),
+    ``load`` back from one (None: the bundle has none)."""
+
+    @classmethod
+    def train(cls, inputs: Inputs, settings: Settings) -> Self | None: ...
+
+    def save(self, folder: Path) -> None: ...
+
+    @classmethod
+    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> Self | None: ...
 
 
 class ScoreFn(Protocol):

@@ -5,16 +5,31 @@ that never appeared beside the user's is no candidate, so a blend fuses no arbit
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow.dataset as ds
 import scipy.sparse as sp
 
 from recsys import schemas as S
-from recsys.models.base import History, binary_mean_rows, recommend_by_scoring
+from recsys.models.base import History, Inputs, binary_mean_rows, recommend_by_scoring
+from recsys.settings import Settings
 
 
 class CoOccurrence:
     name = "cooccurrence"
+
+    @classmethod
+    def train(cls, inputs: Inputs, settings: Settings) -> CoOccurrence:
+        return cls().fit(inputs.tables.cooccurrence, inputs.tables.n_items)
+
+    def save(self, folder: Path) -> None:
+        """Nothing: Spark wrote the co-occurrence table into the bundle."""
+
+    @classmethod
+    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> CoOccurrence:
+        """Read from the bundle's co-occurrence table."""
+        return cls.train(inputs, settings)
 
     def fit(self, cooccurrence_path: str, n_items: int) -> CoOccurrence:
         """Load (item_a, item_b, count) as a sparse item x item matrix."""

@@ -16,8 +16,9 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from recsys.models.base import History, recommend_by_scoring
-from recsys.settings import EaseSettings
+from recsys.layout import EASE_WEIGHTS, writable
+from recsys.models.base import History, Inputs, recommend_by_scoring
+from recsys.settings import EaseSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +51,24 @@ class EASE:
         return self
 
     @classmethod
-    def load(cls, settings: EaseSettings, path: Path) -> EASE:
-        model = cls(settings)
+    def train(cls, inputs: Inputs, settings: Settings) -> EASE | None:
+        """None where the catalogue is over ``ease.max_items``."""
+        if not cls.fits(settings.ease, inputs.tables.n_items):
+            return None
+        return cls(settings.ease).fit(inputs.history.user_items)
+
+    @classmethod
+    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> EASE | None:
+        """The bundle's weights; None where it has none (the catalogue was too large)."""
+        path = folder / EASE_WEIGHTS
+        if not path.exists():
+            return None
+        model = cls(settings.ease)
         model.weights_ = sp.load_npz(path).tocsr()  # plain arrays: scipy loads them with allow_pickle=False
         return model
 
-    def save(self, path: Path) -> None:
-        sp.save_npz(path, self.weights_)
+    def save(self, folder: Path) -> None:
+        sp.save_npz(writable(folder, EASE_WEIGHTS), self.weights_)
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         return recommend_by_scoring(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,10 @@ import pyarrow.dataset as ds
 import scipy.sparse as sp
 
 from recsys import schemas as S
-from recsys.models.base import History, binary_mean_rows, recommend_by_scoring
+from recsys.layout import ITEM2VEC_ITEM_VECTORS, ITEM2VEC_OUTPUT_VECTORS, writable
+from recsys.models.base import History, Inputs, binary_mean_rows, recommend_by_scoring
 from recsys.progress import Progress
-from recsys.settings import Item2VecSettings
+from recsys.settings import Item2VecSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,21 @@ class Item2Vec:
 
     def __init__(self, settings: Item2VecSettings) -> None:
         self.settings = settings
+
+    @classmethod
+    def train(cls, inputs: Inputs, settings: Settings) -> Item2Vec:
+        return cls(settings.item2vec).fit(inputs.tables.sequences, inputs.tables.n_items)
+
+    def save(self, folder: Path) -> None:
+        """The input vectors (similar items, user vectors) and the output vectors (the next song)."""
+        np.save(writable(folder, ITEM2VEC_ITEM_VECTORS), self.item_vectors_)
+        np.save(writable(folder, ITEM2VEC_OUTPUT_VECTORS), self.output_vectors_)
+
+    @classmethod
+    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> Item2Vec:
+        return cls.from_vectors(
+            settings.item2vec, np.load(folder / ITEM2VEC_ITEM_VECTORS), np.load(folder / ITEM2VEC_OUTPUT_VECTORS)
+        )
 
     def fit(self, sequences_path: str, n_items: int) -> Item2Vec:
         """Train skip-gram; items gensim dropped (min_count) keep zero input and output vectors."""

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.models.base import History, recommend_by_scoring
+from recsys.models.base import History, Inputs, recommend_by_scoring
+from recsys.settings import Settings
 
 
 class Popularity:
     name = "popularity"
+
+    @classmethod
+    def train(cls, inputs: Inputs, settings: Settings) -> Popularity:
+        return cls().fit(inputs.history.user_items)
+
+    def save(self, folder: Path) -> None:
+        """Nothing: counted from the ratings, which the bundle holds."""
+
+    @classmethod
+    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> Popularity:
+        """Counted again from the bundle's ratings."""
+        return cls.train(inputs, settings)
 
     def fit(self, user_items: sp.csr_matrix) -> Popularity:
         """Score = number of users holding the item."""

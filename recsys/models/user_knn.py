@@ -14,11 +14,13 @@ items).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.models.base import History, recommend_by_scoring
-from recsys.settings import UserKNNSettings
+from recsys.models.base import History, Inputs, recommend_by_scoring
+from recsys.settings import Settings, UserKNNSettings
 
 #: Query rows whose sparse similarities are computed at once.
 NEIGHBOUR_BLOCK = 1024
@@ -29,6 +31,18 @@ class UserKNN:
 
     def __init__(self, settings: UserKNNSettings) -> None:
         self.settings = settings
+
+    @classmethod
+    def train(cls, inputs: Inputs, settings: Settings) -> UserKNN:
+        return cls(settings.user_knn).fit(inputs.history.user_items)
+
+    def save(self, folder: Path) -> None:
+        """Nothing: memory-based, it indexes the ratings, which the bundle holds."""
+
+    @classmethod
+    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> UserKNN:
+        """The bundle's ratings indexed again."""
+        return cls.train(inputs, settings)
 
     def fit(self, user_items: sp.csr_matrix) -> UserKNN:
         """Index the binary training matrix both ways: items x users (weighted) to find neighbours, users x items

@@ -5,7 +5,7 @@ import pytest
 
 from recsys import schemas as S
 from recsys.evaluation import metrics as M
-from recsys.evaluation.spark_metrics import RANK, ranking_metrics
+from recsys.spark.metrics import RANK, ranking_metrics
 
 pytestmark = pytest.mark.spark
 

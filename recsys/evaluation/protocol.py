@@ -1,0 +1,133 @@
+"""The evaluation's model half, on a split recsys/spark/protocol.py wrote: fit every registered family and
+implicit's own ALS (the external reference) on the training part, fold in held-out users from their given items,
+rank the held-out items side by side, and build the report."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from recsys.challenge import LIST_LENGTH
+from recsys.evaluation.challenge import evaluate_challenge
+from recsys.evaluation.offline import DEPTH, Evaluation, evaluate, format_table, sample_users
+from recsys.evaluation.reference import ImplicitDirect
+from recsys.layout import SplitTables
+from recsys.matrices import read_history, read_holdout
+from recsys.models.base import History
+from recsys.models.confidence import Collection
+from recsys.models.registry import FittedModels, fit_models
+from recsys.models.title import TitleModel
+from recsys.settings import EvaluationSettings, Settings
+from recsys.stages import stage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvaluationRun:
+    """The report, and the models it evaluated (fitted on the training part of the split)."""
+
+    report: dict[str, Any]
+    fitted: FittedModels
+
+
+class NothingToEvaluate(ValueError):
+    """The split held nothing out: the log is too small for it (the build goes on without a report)."""
+
+
+def given_history(given: tuple[str, str], train: History, settings: Settings) -> History:
+    """The training history with the held-out users' given items (their ratings and sequences tables) added:
+    what the models see of users they were not trained on."""
+    n_users, n_items = train.user_items.shape
+    shown = read_history(*given, n_users, n_items, settings.item2vec.context_items)
+    has_given = (shown.recent >= 0).any(axis=1, keepdims=True)
+    return History((train.user_items + shown.user_items).tocsr(), np.where(has_given, shown.recent, train.recent))
+
+
+def run_evaluation(
+    written: SplitTables,
+    settings: Settings,
+    spark: Any = None,
+    artist_of: np.ndarray | None = None,
+    names: list[str | None] | None = None,
+) -> EvaluationRun:
+    """Fit on the split's training tables, rank its held-out items. Held-out users (split=users, challenge) are
+    folded in from their given items: ALS solves their factors against the trained item factors, the others read
+    their history. ``artist_of`` (see idmap.artist_index) adds the challenge's R-precision with artist credit;
+    ``names`` (user_idx order) the title model, for the challenge split, which continues each playlist as
+    jobs/challenge.py does. ``spark``: the job's session, for als.backend=spark only."""
+    e, paths = settings.evaluation, written.tables
+    users, items = read_holdout(written.holdout)
+    if not len(users):
+        raise NothingToEvaluate(
+            f"the {e.split} split held out nothing ({written.protocol}) from {paths.n_users:,} users and "
+            f"{paths.n_items:,} items"
+        )
+    held_out_users = len(np.unique(users))
+    users, items = sample_users(users, items, e.max_users, e.seed)
+    fitted = fit_models(paths, settings, spark)
+    with stage("implicit ALS with its defaults (reference)"):
+        reference = ImplicitDirect(settings.als.seed).fit(fitted.history.user_items)
+    history = fitted.history
+    if written.given is not None:
+        history = given_history(written.given, fitted.history, settings)
+        test_users = np.unique(users)
+        fitted.als.fold_in_users(test_users, history.user_items, Collection.of(fitted.history.user_items))
+        reference.fold_in_users(test_users, history.user_items)
+    by_category = None
+    with stage("ranking"):
+        if written.categories is None:
+            result = evaluate([*fitted.all(), reference], history, users, items, e.k, artist_of=artist_of)
+        else:
+            result, by_category = _evaluate_challenge(
+                written.categories, fitted, history, users, items, settings, names, artist_of
+            )
+    log.info("evaluation (%s) on %d held-out pairs:\n%s", written.protocol, len(users), format_table(result.metrics))
+    report = {
+        "split": e.split,
+        "protocol": written.protocol,
+        "seed": e.seed,
+        "k": e.k,
+        "depth": DEPTH if by_category is None else LIST_LENGTH,
+        "test_users": len(np.unique(users)),
+        "held_out_users": held_out_users,
+        "test_pairs": len(users),
+        "train_ratings": int(fitted.history.user_items.nnz),
+        "models": result.metrics,
+        "recall_curve": result.recall_curve,
+        "config": settings.model_dump(mode="json"),
+    }
+    if by_category is not None:
+        report["categories"] = by_category
+    return EvaluationRun(report, fitted)
+
+
+def _evaluate_challenge(
+    category_of: dict[int, int],
+    fitted: FittedModels,
+    history: History,
+    users: np.ndarray,
+    items: np.ndarray,
+    settings: Settings,
+    names: list[str | None] | None,
+    artist_of: np.ndarray | None = None,
+) -> tuple[Evaluation, dict[str, Any]]:
+    """The challenge split's ranking: the title model fitted on the training playlists' names (the held-out ones
+    blanked), then every playlist continued by each model and by the blend (recsys/evaluation/challenge.py)."""
+    title = None
+    if names is not None:
+        trained = [None if user in category_of else name for user, name in enumerate(names)]
+        title = TitleModel(settings.title).fit(trained, fitted.history.user_items)
+    return evaluate_challenge(
+        fitted.blend.models, title, names or [None] * history.user_items.shape[0], settings.blend, history,
+        users, items, category_of, settings.evaluation.k, artist_of,
+    )  # fmt: skip
+
+
+def publishes_evaluated(report: dict[str, Any], interactions: int, e: EvaluationSettings) -> bool:
+    """Whether the evaluated models can be published as they are: they missed at most ``refit_above`` of the
+    interactions, and no user was left out of their training (split=users, challenge)."""
+    return e.split not in ("users", "challenge") and report["test_pairs"] <= e.refit_above * interactions

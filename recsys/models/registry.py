@@ -1,0 +1,96 @@
+"""The model families, in one list: what the build fits and saves, the service loads and serves, the contract
+test checks and bench/tune.py tunes. Adding a family is one module implementing ``Family`` (recsys/models/base.py)
+and one line here; the blend then fuses it wherever ``blend`` has a weight named after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from recsys.layout import Tables
+from recsys.matrices import read_history
+from recsys.models.als import ALS
+from recsys.models.base import Family, History, Inputs, Recommender
+from recsys.models.blend import Blend
+from recsys.models.cooccurrence import CoOccurrence
+from recsys.models.ease import EASE
+from recsys.models.item2vec import Item2Vec
+from recsys.models.popularity import Popularity
+from recsys.models.user_knn import UserKNN
+from recsys.settings import BlendSettings, Settings
+from recsys.stages import stage
+
+#: Every family, baselines first: the order of the evaluation report and of GET /models.
+FAMILIES: tuple[type[Family], ...] = (Popularity, CoOccurrence, Item2Vec, ALS, EASE, UserKNN)
+#: What ``model=`` may name: every family, and the blend of them.
+NAMES: tuple[str, ...] = (*(family.name for family in FAMILIES), Blend.name)
+
+
+def fused(models: dict[str, Recommender], settings: BlendSettings) -> Blend:
+    """The blend of ``models``: those with a ``blend`` weight (popularity has none: it is the fallback)."""
+    return Blend.of([model for name, model in models.items() if name in BlendSettings.model_fields], settings)
+
+
+def train_all(inputs: Inputs, settings: Settings) -> dict[str, Recommender]:
+    """Every family fitted on ``inputs`` (a family that leaves itself out is absent), then their blend."""
+    models: dict[str, Recommender] = {}
+    for family in FAMILIES:
+        with stage(family.name):
+            model = family.train(inputs, settings)
+        if model is not None:
+            models[family.name] = model
+    return models | {Blend.name: fused(models, settings.blend)}
+
+
+def save_all(models: dict[str, Recommender], folder: Path) -> None:
+    """Every fitted family's files into the bundle ``folder`` (the blend is its settings, in the manifest)."""
+    for family in FAMILIES:
+        if family.name in models:
+            family.save(models[family.name], folder)  # type: ignore[arg-type]  # the family's own instance
+
+
+def load_all(folder: Path, inputs: Inputs, settings: Settings) -> dict[str, Recommender]:
+    """Every family the bundle in ``folder`` holds, by name, without their blend (the service fuses the
+    variants it serves: serving/bundle.py)."""
+    models: dict[str, Recommender] = {}
+    for family in FAMILIES:
+        model = family.load(folder, inputs, settings)
+        if model is not None:
+            models[family.name] = model
+    return models
+
+
+@dataclass(frozen=True)
+class FittedModels:
+    """Every registered family fitted on one set of tables, by name, their blend last, and the history they were
+    fitted on."""
+
+    history: History
+    models: dict[str, Recommender]
+
+    @property
+    def als(self) -> ALS:
+        return cast(ALS, self.models[ALS.name])
+
+    @property
+    def item2vec(self) -> Item2Vec:
+        return cast(Item2Vec, self.models[Item2Vec.name])
+
+    @property
+    def blend(self) -> Blend:
+        return cast(Blend, self.models[Blend.name])
+
+    def all(self) -> list[Recommender]:
+        """In the registry's order (baselines first, the blend last), as the evaluation report lists them."""
+        return list(self.models.values())
+
+
+def fit_models(paths: Tables, settings: Settings, spark: Any = None) -> FittedModels:
+    """Every registered family on one set of tables (``spark``: the job's session, for als.backend=spark)."""
+    with stage("history"):
+        history = read_history(
+            paths.ratings, paths.sequences, paths.n_users, paths.n_items, settings.item2vec.context_items
+        )
+    return FittedModels(history, train_all(Inputs(paths, history, spark), settings))

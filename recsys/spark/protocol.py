@@ -1,0 +1,70 @@
+"""The evaluation's Spark half: the split ``evaluation.split`` names, written as the tables the models are fitted
+on, the held-out pairs and what the held-out users show the models. recsys/evaluation/protocol.py fits and ranks
+on what this writes; nothing it returns is a Spark object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+
+from recsys import schemas as S
+from recsys.layout import SplitTables, Tables
+from recsys.settings import EvaluationSettings, Settings
+from recsys.spark import splits, tables
+from recsys.spark.ingest import write_tables
+from recsys.stages import stage
+
+
+def holdout_fraction(e: EvaluationSettings, n_users: int) -> float:
+    """``holdout_fraction``, shrunk so that about ``max_users`` of ``n_users`` are held out: a large log keeps all
+    but a sliver for training, and the evaluation ranks only as many users as it reports on."""
+    if not e.max_users or not n_users:
+        return e.holdout_fraction
+    return min(e.holdout_fraction, e.max_users / n_users)
+
+
+def split_for_evaluation(interactions: DataFrame, e: EvaluationSettings, seed: int, n_users: int) -> splits.Split:
+    """The split ``evaluation.split`` names, with the evaluation settings and ``seed``, of a log of ``n_users``."""
+    fraction = holdout_fraction(e, n_users)
+    if e.split == "random":
+        return splits.random_items(interactions, e.holdout_share, fraction, e.min_items, seed)
+    if e.split == "users":
+        return splits.held_out_users(interactions, e.holdout_share, fraction, e.min_items, seed)
+    if e.split == "temporal":
+        return splits.temporal(interactions, e.holdout_share, fraction, seed)
+    if e.split == "challenge":
+        return splits.challenge(interactions, fraction, seed)
+    return splits.last_items(interactions, e.holdout_items, fraction, e.min_items, seed)
+
+
+def write_split(
+    interactions: DataFrame, settings: Settings, work: Path, seed: int, n_users: int, n_items: int
+) -> tuple[Tables, splits.Split]:
+    """Write the held-out pairs of the configured split into ``work/holdout`` and the training part's tables.
+
+    Returns the tables and the split, whose training interactions a validation split can be carved from in turn.
+    """
+    split = split_for_evaluation(interactions, settings.evaluation, seed, n_users)
+    split.holdout.write.parquet(str(work / "holdout"))
+    paths = Tables(str(work / "ratings"), str(work / "sequences"), str(work / "cooccurrence"), n_users, n_items)
+    write_tables(split.train, settings, paths)
+    return paths, split
+
+
+def write_evaluation_split(
+    interactions: DataFrame, settings: Settings, work: Path, n_users: int, n_items: int
+) -> SplitTables:
+    """The split of ``settings.evaluation`` (its seed) of the indexed ``interactions``, written under ``work``."""
+    e = settings.evaluation
+    with stage("split and training tables"):
+        paths, split = write_split(interactions, settings, work, e.seed, n_users, n_items)
+        given = None
+        if split.given is not None:
+            given = (str(work / "given_ratings"), str(work / "given_sequences"))
+            tables.ratings(split.given).write.parquet(given[0])
+            tables.sequences(split.given).write.parquet(given[1])
+        categories = None
+        if split.categories is not None:
+            categories = {row[S.USER_IDX]: row["category"] for row in split.categories.collect()}
+    return SplitTables(e.split, split.protocol, paths, str(work / "holdout"), given, categories)

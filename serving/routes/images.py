@@ -1,0 +1,51 @@
+"""Similar images: to an indexed image, or to an uploaded one embedded on the fly.
+
+No ``from __future__ import annotations`` here: FastAPI must resolve the route signatures' local aliases.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from recsys.images.decode import ImageRejected, Limits
+from recsys.settings import ServingSettings
+from serving.dependencies import Images, count
+from serving.errors import error
+from serving.responses import Error, SimilarImages, UploadSimilarImages
+
+
+def router(serving: ServingSettings, limits: Limits) -> APIRouter:
+    routes = APIRouter()
+    K = count(serving.max_k)
+    default_k = min(serving.default_k, serving.max_k)
+
+    @routes.get("/similar-images", response_model=SimilarImages)
+    def similar_images(
+        bundle: Images,
+        image: Annotated[str, Query(min_length=1)],
+        k: K = default_k,  # type: ignore[valid-type]
+    ) -> SimilarImages:
+        """Images whose CNN embeddings are closest by cosine to an indexed image (its path under the folder)."""
+        return SimilarImages(image=image, version=bundle.version, images=bundle.similar(image, k))
+
+    @routes.post("/similar-images", response_model=UploadSimilarImages, responses={413: {"model": Error}})
+    async def similar_to_upload(
+        bundle: Images,
+        file: Annotated[UploadFile, File(description="an image file")],
+        k: K = default_k,  # type: ignore[valid-type]
+    ) -> UploadSimilarImages | JSONResponse:
+        """Images closest to an uploaded one, embedded on the fly with the job's preprocessing and backbone, and
+        the transfer-learning head's label with its probability where the bundle has a head."""
+        data = await file.read(limits.max_bytes + 1)
+        if len(data) > limits.max_bytes:
+            return error(413, f"upload is over the limit of {limits.max_bytes:,} bytes", "file")
+        try:
+            vector = await run_in_threadpool(bundle.embed_upload, data, limits)
+        except ImageRejected as exc:
+            return error(422, f"invalid parameter 'file': {exc}", "file")
+        found, prediction = bundle.similar_to_upload(vector, k)
+        return UploadSimilarImages(version=bundle.version, images=found, prediction=prediction)
+
+    return routes

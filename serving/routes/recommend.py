@@ -1,0 +1,143 @@
+"""Recommendations: for a known user (GET /recommend, POST /recommend/batch), a new one from its items and its
+playlist's name (POST /recommend), a bare session (GET /next), and what model= may name (GET /models).
+
+No ``from __future__ import annotations`` here: FastAPI must resolve the route signatures' local aliases.
+"""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from recsys.settings import ServingSettings
+from serving.bundle import LoadedBundle, NoTitles, UnknownId
+from serving.dependencies import EXCLUDE_SEEN as EXCLUDE_SEEN_TEXT
+from serving.dependencies import Body, Bundle, ExcludeSeen, Fallback, ModelName, count
+from serving.errors import error
+from serving.responses import (
+    BatchRecommendations,
+    Models,
+    Recommendations,
+    ServedModel,
+    SessionRecommendations,
+)
+
+#: The longest playlist name a request may give (the MPD's longest is under 100 characters).
+MAX_NAME = 200
+
+
+def recommendations(
+    bundle: LoadedBundle, user: str, k: int, model: str, fallback: str, exclude_seen: bool
+) -> Recommendations:
+    """One user's answer; UnknownId unless the user is known or ``fallback`` is popular."""
+    if fallback == "popular" and user not in bundle.user_index:
+        items = bundle.popular_items(k)
+        return Recommendations(user=user, model="popularity", version=bundle.version, items=items, fallback=True)
+    items = bundle.recommend(user, k, model, exclude_seen)
+    return Recommendations(user=user, model=model, version=bundle.version, items=items)
+
+
+def router(serving: ServingSettings) -> APIRouter:
+    """The recommendation routes, bounded by ``serving``'s limits and defaults."""
+    routes = APIRouter()
+    max_k, default_model = serving.max_k, serving.default_model
+    K = count(max_k)
+    default_k = min(serving.default_k, max_k)
+
+    @routes.get("/recommend", response_model=Recommendations)
+    async def recommend(
+        bundle: Bundle,
+        user: Annotated[str, Query(min_length=1)],
+        k: K = default_k,  # type: ignore[valid-type]
+        model: Annotated[ModelName, Query(description="which model ranks (GET /models lists them)")] = default_model,
+        fallback: Annotated[Fallback, Query(description="popular: answer an unknown user with popular items")] = "none",
+        exclude_seen: ExcludeSeen = True,
+    ) -> Recommendations:
+        """Next songs for a known user or playlist, excluding what it already holds (unless exclude_seen=false)."""
+        if model == "als":  # one FAISS search (~0.3 ms on 1.3M items): cheaper on the event loop than a thread hop
+            return recommendations(bundle, user, k, model, fallback, exclude_seen)
+        # the others search or score several models: in a worker thread
+        return await run_in_threadpool(recommendations, bundle, user, k, model, fallback, exclude_seen)
+
+    @routes.get("/models", response_model=Models)
+    def models(bundle: Bundle) -> Models:
+        """The models this bundle serves (what model= may name; ``default``: when a request names none), each with
+        its metrics from the bundle's own evaluation (report.json) where one ran."""
+        report = bundle.evaluation or {}
+        metrics = report.get("models", {})
+        served = [ServedModel(name=n, default=n == default_model, metrics=metrics.get(n)) for n in bundle.models]
+        return Models(version=bundle.version, split=report.get("split"), models=served)
+
+    class Batch(Body):
+        users: list[Annotated[str, Field(min_length=1)]] = Field(
+            min_length=1, max_length=serving.max_batch, description=f"user ids, 1 to {serving.max_batch}"
+        )
+        k: int = Field(default_k, ge=1, le=max_k, description=f"number of results per user, 1 to {max_k}")
+        model: ModelName = default_model
+        fallback: Fallback = "none"
+        exclude_seen: bool = Field(True, description=EXCLUDE_SEEN_TEXT)
+
+    @routes.post("/recommend/batch", response_model=BatchRecommendations)
+    def recommend_batch(bundle: Bundle, body: Batch) -> BatchRecommendations:
+        """Many users in one call, all from one bundle version; users it does not know are listed, not fatal."""
+        results, unknown = [], []
+        for user in body.users:
+            if user not in bundle.user_index:
+                unknown.append(user)
+                if body.fallback == "none":
+                    continue
+            results.append(recommendations(bundle, user, body.k, body.model, body.fallback, body.exclude_seen))
+        return BatchRecommendations(model=body.model, version=bundle.version, results=results, unknown=unknown)
+
+    class NewUser(Body):
+        items: list[Annotated[str, Field(min_length=1)]] = Field(
+            [], description="item ids the user holds, oldest first (may be empty where a name is given)"
+        )
+        name: str | None = Field(
+            None, min_length=1, max_length=MAX_NAME, description="the playlist's name, for the title model"
+        )
+        k: int = Field(default_k, ge=1, le=max_k, description=f"number of results, 1 to {max_k}")
+        model: Literal["als", "item2vec"] = Field(
+            "als", description="als: fold-in, then FAISS; item2vec: the next song after the latest of the items"
+        )
+
+    @routes.post("/recommend", response_model=SessionRecommendations)
+    def recommend_new_user(bundle: Bundle, body: NewUser) -> SessionRecommendations | JSONResponse:
+        """A new or anonymous user, from the items it holds (oldest first) and its playlist's name, without
+        retraining: ALS fold-in or item2vec's next song, fused with the title model's list where a name is given;
+        a name alone is answered by the title model."""
+        if not body.items and body.name is None:
+            return error(422, "invalid parameter 'items': give items, a name, or both", "items")
+        try:
+            model, items = bundle.new_user(body.items, body.k, body.model, body.name)
+        except NoTitles as exc:
+            return error(422, f"invalid parameter 'name': {exc}", "name")
+        return SessionRecommendations(
+            items_in=body.items, model=model, version=bundle.version, items=items, name=body.name
+        )
+
+    @routes.get("/next", response_model=SessionRecommendations)
+    def next_items(
+        bundle: Bundle,
+        items: Annotated[str, Query(min_length=1, description="comma-separated item ids, oldest first")],
+        k: K = default_k,  # type: ignore[valid-type]
+        skip_unknown: Annotated[
+            bool, Query(description="leave out ids the bundle does not know (listed in skipped) instead of a 404")
+        ] = False,
+    ) -> SessionRecommendations:
+        """The next song for a sequence of items (a session): item2vec next-song and co-occurrence, fused."""
+        sequence = [item for item in items.split(",") if item]
+        if not sequence:
+            return error(422, "invalid parameter 'items': no item ids", "items")
+        unknown = [item for item in sequence if item not in bundle.item_index]
+        if unknown and (not skip_unknown or len(unknown) == len(sequence)):
+            raise UnknownId("items", ",".join(unknown))  # every unknown id named, not only the first
+        known = [item for item in sequence if item in bundle.item_index]
+        answer = bundle.next_items(known, k)
+        return SessionRecommendations(
+            items_in=known, model="item2vec+cooccurrence", version=bundle.version, items=answer, skipped=unknown
+        )
+
+    return routes
