@@ -168,6 +168,25 @@ class BlendSettings(Section):
     rank_offset: float = Field(10.0, ge=0.0, description="k in weight / (k + rank): larger flattens the ranks.")
 
 
+class RankerSettings(Section):
+    """The second stage (recsys/models/ranker.py): trees over the blend's members' candidates. Chosen on yes_small's
+    validation users (bench/ranker.py, docs/models.md)."""
+
+    candidates: int = Field(100, ge=1, description="Items each member lists per user; their union is re-ranked.")
+    learning_rate: float = Field(0.03, gt=0.0, description="LightGBM's shrinkage.")
+    leaves: int = Field(63, ge=2, description="Leaves per tree.")
+    min_data_in_leaf: int = Field(200, ge=1, description="Fewest (user, candidate) pairs a leaf may hold.")
+    max_trees: int = Field(2000, ge=1, description="Most trees; training stops earlier when NDCG@10 stops rising.")
+    patience: int = Field(
+        100, ge=1, description="Trees without a better NDCG@10 on the stopping users before it stops."
+    )
+    validation_share: float = Field(
+        0.2, gt=0.0, lt=1.0, description="Share of the training users kept aside to decide when to stop."
+    )
+    threads: int = Field(0, ge=0, description="LightGBM's threads; 0: as many as the machine has cores.")
+    seed: int = Field(0, description="Seeds the stopping users, the bagging and the feature sampling.")
+
+
 class IndexSettings(Section):
     """FAISS index sizing: exact below ``exact_below`` vectors, approximate above (docs/models.md)."""
 
@@ -309,6 +328,7 @@ class Settings(BaseSettings):
     title: TitleSettings = TitleSettings()
     als: ALSSettings = ALSSettings()
     blend: BlendSettings = BlendSettings()
+    ranker: RankerSettings = RankerSettings()
     index: IndexSettings = IndexSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     images: ImagesSettings = ImagesSettings()
