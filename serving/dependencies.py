@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from recsys.models.registry import NAMES
+from recsys.settings import ServingSettings
 from serving.bundle import LoadedBundle
 from serving.errors import NotServed
 from serving.images import ImageBundle
@@ -21,9 +22,11 @@ EXCLUDE_SEEN = "false: items the user already holds may be recommended again (tr
 ExcludeSeen = Annotated[bool, Query(description=EXCLUDE_SEEN)]
 
 
-def count(max_k: int) -> object:
-    """The ``k`` parameter of a service whose answers hold at most ``max_k`` items."""
-    return Annotated[int, Query(ge=1, le=max_k, description=f"number of results, 1 to {max_k}")]
+def k_parameter(serving: ServingSettings) -> tuple[object, int]:
+    """The ``k`` query parameter of a service (1 to ``serving.max_k``) and its default."""
+    max_k = serving.max_k
+    k = Annotated[int, Query(ge=1, le=max_k, description=f"number of results, 1 to {max_k}")]
+    return k, min(serving.default_k, max_k)
 
 
 async def get_bundle(request: Request) -> LoadedBundle:

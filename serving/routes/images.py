@@ -11,15 +11,14 @@ from fastapi.responses import JSONResponse
 
 from recsys.images.decode import ImageRejected, Limits
 from recsys.settings import ServingSettings
-from serving.dependencies import Images, count
+from serving.dependencies import Images, k_parameter
 from serving.errors import error
 from serving.responses import Error, SimilarImages, UploadSimilarImages
 
 
 def router(serving: ServingSettings, limits: Limits) -> APIRouter:
     routes = APIRouter()
-    K = count(serving.max_k)
-    default_k = min(serving.default_k, serving.max_k)
+    K, default_k = k_parameter(serving)
 
     @routes.get("/similar-images", response_model=SimilarImages)
     def similar_images(

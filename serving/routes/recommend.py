@@ -14,7 +14,7 @@ from pydantic import Field
 from recsys.settings import ServingSettings
 from serving.bundle import LoadedBundle, NoTitles, UnknownId
 from serving.dependencies import EXCLUDE_SEEN as EXCLUDE_SEEN_TEXT
-from serving.dependencies import Body, Bundle, ExcludeSeen, Fallback, ModelName, count
+from serving.dependencies import Body, Bundle, ExcludeSeen, Fallback, ModelName, k_parameter
 from serving.errors import error
 from serving.responses import (
     BatchRecommendations,
@@ -43,8 +43,7 @@ def router(serving: ServingSettings) -> APIRouter:
     """The recommendation routes, bounded by ``serving``'s limits and defaults."""
     routes = APIRouter()
     max_k, default_model = serving.max_k, serving.default_model
-    K = count(max_k)
-    default_k = min(serving.default_k, max_k)
+    K, default_k = k_parameter(serving)
 
     @routes.get("/recommend", response_model=Recommendations)
     async def recommend(

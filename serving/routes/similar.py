@@ -8,14 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from recsys.settings import ServingSettings
-from serving.dependencies import Bundle, count
+from serving.dependencies import Bundle, k_parameter
 from serving.responses import SimilarItems, SimilarUsers
 
 
 def router(serving: ServingSettings) -> APIRouter:
     routes = APIRouter()
-    K = count(serving.max_k)
-    default_k = min(serving.default_k, serving.max_k)
+    K, default_k = k_parameter(serving)
 
     @routes.get("/similar-items", response_model=SimilarItems)
     def similar_items(
