@@ -23,6 +23,16 @@ MISTAKES = {
         "setting als.factors='many': Input should be a valid integer",
     ),
     "malformed --set": ([*BUILD, "out", "--set", "als.factors"], "--set expects section.key=value"),
+    "a default model the registry does not know": (
+        [*BUILD, "out", "--set", "serving.default_model=ranked"],
+        "setting serving.default_model='ranked': Value error, 'ranked' is not a model; one of popularity, "
+        "cooccurrence, item2vec, als, ease, user_knn, blend",
+    ),
+    "bench/ranker.py with a mistyped ranker setting": (
+        [sys.executable, str(REPO / "bench" / "ranker.py"), "--input", "x", "--format", "yes"]
+        + ["--set", "ranker.leaf=3"],
+        "python bench/ranker.py: error: unknown setting ranker.leaf (did you mean ranker.leaves?)",
+    ),
     "items with a format that has none": (
         [sys.executable, str(REPO / "jobs" / "build_embeddings.py"), "--input", "x", "--format", "yes", "--items", "x"]
         + ["--output", "out"],
