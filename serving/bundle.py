@@ -5,7 +5,6 @@ Loaded once at start-up (after its checksums verify); read-only afterwards, so r
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -71,12 +70,6 @@ class UnknownId(LookupError):
         self.value = value
 
 
-def _report(folder: Path) -> dict[str, Any] | None:
-    """The bundle's evaluation report, checksummed with the rest; None where the build ran none."""
-    path = folder / layout.REPORT
-    return json.loads(path.read_text()) if path.exists() else None
-
-
 def _read_parquet_folder(folder: Path) -> pl.DataFrame:
     return pl.read_parquet(folder / "*.parquet")
 
@@ -104,7 +97,7 @@ class LoadedBundle:
     session_blend: Blend  # item2vec + co-occurrence: what a bare sequence of items can be scored by
     title: TitleModel | None  # names to tracks, where the input named its playlists
     blend_settings: BlendSettings  # how a title's list joins a model's (weights, depth, rank offset)
-    evaluation: dict[str, Any] | None  # the build's report.json (metrics per model, the split), where one ran
+    evaluation: dict[str, Any] | None  # the build's evaluation ({"split", "models": metrics}), where one ran
 
     @classmethod
     def load(cls, folder: Path) -> LoadedBundle:
@@ -150,7 +143,8 @@ class LoadedBundle:
             session_blend=Blend.of([served[Item2Vec.name], served[CoOccurrence.name]], settings.blend),
             title=TitleModel.load(settings.title, title_path) if title_path.exists() else None,
             blend_settings=settings.blend,
-            evaluation=_report(folder),
+            evaluation=manifest["evaluation"]
+            and {"split": settings.evaluation.split, "models": manifest["evaluation"]},
         )
         log.info("loaded bundle %s: %d users, %d items", folder, len(user_ids), len(item_ids))
         return bundle

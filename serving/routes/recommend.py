@@ -63,7 +63,7 @@ def router(serving: ServingSettings) -> APIRouter:
     @routes.get("/models", response_model=Models)
     def models(bundle: Bundle) -> Models:
         """The models this bundle serves (what model= may name; ``default``: when a request names none), each with
-        its metrics from the bundle's own evaluation (report.json) where one ran."""
+        its metrics from the bundle's own evaluation (the manifest's, as in report.json) where one ran."""
         report = bundle.evaluation or {}
         metrics = report.get("models", {})
         served = [ServedModel(name=n, default=n == default_model, metrics=metrics.get(n)) for n in bundle.models]
