@@ -183,7 +183,7 @@ def serve(bundle: Path, seconds: int) -> dict:
             script.write_text(WRK_SCRIPT)
             for model in SERVED:
                 paths = Path(scratch) / f"{model}.txt"
-                paths.write_text("\n".join(f"{p}&model={model}" for p in recommend_paths(bundle, 2000, 10)))
+                paths.write_text("\n".join(recommend_paths(bundle, 2000, 10, model)))
                 measure(server.base, paths, script, 4, 3, 100.0)  # warm-up: first touches of mapped pages
                 result["models"][model] = measure(server.base, paths, script, 4, seconds, 100.0)
         result["rss_after_mib"] = server.rss_mib()

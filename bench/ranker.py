@@ -1,12 +1,12 @@
-"""Does the learned second stage (recsys/models/ranker.py) beat the blend? Measured the way the build would train it.
+"""Does the learned second stage (recsys/models/ranker.py) beat the blend? Measured the way the build trains it.
 
 python bench/ranker.py --input ../shared/data/yes_small --format yes [--seeds 1 2 3] [--work DIR] [--set k=v ...]
 
 For each seed: the evaluation's `last` split holds the test items out; from its training part, the last item of
-every playlist long enough is held out again (the ranker's labels, items the first stage did not see) and every
+up to ranker.users playlists is held out again (the ranker's labels, items the first stage did not see) and every
 model is fitted on the rest; the trees learn from those users' candidates. Then every model is fitted on the
-evaluation's whole training part and the test users are ranked by the blend and by the ranker over the same
-members, side by side (recall@10, NDCG@10; the candidates' recall bounds the ranker). Tune on yes_small and
+evaluation's whole training part and the test users are ranked by every model, the blend and the ranker over the
+same members, side by side (recall@10, NDCG@10; the candidates' recall bounds the ranker). Tune on yes_small and
 movielens_latest_small only (docs/models.md).
 """
 
@@ -27,21 +27,21 @@ from recsys import schemas as S
 from recsys.evaluation import metrics as M
 from recsys.evaluation.offline import group_by_user
 from recsys.io import InputSpec, read_interactions
-from recsys.layout import Tables
+from recsys.layout import RankerSplit, Tables
 from recsys.matrices import read_holdout
-from recsys.models.ranker import Features, Ranker, train_ranker
-from recsys.models.registry import fit_models
+from recsys.models.registry import fit_models, train_trees
 from recsys.settings import Settings, load_settings
 from recsys.spark import idmap
 from recsys.spark.files import list_files
-from recsys.spark.protocol import write_split
+from recsys.spark.protocol import write_ranker_split, write_split
 from recsys.spark.session import spark_session
 
 K = 10
 
 
-def write_splits(source: InputSpec, settings: Settings, work: Path, seed: int) -> tuple[Tables, Tables]:
-    """The test split's training tables (work/test) and, carved from them, the ranker's (work/ranker)."""
+def write_splits(source: InputSpec, settings: Settings, work: Path, seed: int) -> tuple[Tables, RankerSplit]:
+    """The test split's training tables (work/test) and, carved from them as the build carves it, the ranker's
+    (work/ranker)."""
     spark = spark_session(settings.spark)
     try:
         list_files(spark, source.path)  # a missing input stops here, named
@@ -52,10 +52,7 @@ def write_splits(source: InputSpec, settings: Settings, work: Path, seed: int) -
         ).cache()
         n_users, n_items = users.count(), items.count()
         test, split = write_split(indexed, settings, work / "test", seed, n_users, n_items)
-        every_playlist = settings.evaluation.model_copy(update={"holdout_fraction": 1.0, "max_users": 0})
-        labels = settings.model_copy(update={"evaluation": every_playlist})
-        ranker, _ = write_split(split.train, labels, work / "ranker", seed + 1, n_users, n_items)
-        return test, ranker
+        return test, write_ranker_split(split.train, settings, work / "ranker", n_users, n_items)
     finally:
         spark.stop()
 
@@ -63,24 +60,21 @@ def write_splits(source: InputSpec, settings: Settings, work: Path, seed: int) -
 def measure(source: InputSpec, settings: Settings, work: Path, seed: int) -> dict[str, object]:
     e = settings.evaluation.model_copy(update={"split": "last", "seed": seed})
     settings = settings.model_copy(update={"evaluation": e})
-    test_tables, ranker_tables = write_splits(source, settings, work, seed)
+    test_tables, ranker_split = write_splits(source, settings, work, seed)
     start = time.perf_counter()
-    first = fit_models(ranker_tables, settings)
-    held = read_holdout(str(work / "ranker" / "holdout"))
-    trees, trained = train_ranker(first.blend, first.history, *held, settings.ranker)
+    trees, trained = train_trees(ranker_split, settings)
     trained["seconds"] = round(time.perf_counter() - start, 1)
-    fitted = fit_models(test_tables, settings)  # the trees rank what these members list, as a bundle's would
-    holders = np.bincount(fitted.history.user_items.indices, minlength=fitted.history.n_items)
-    ranker = Ranker(Features(fitted.blend, settings.ranker.candidates, holders), trees.booster)
+    # the trees rank what members fitted on the whole training part list, as a bundle's would
+    fitted = fit_models(test_tables, settings).with_ranker(trees, test_tables, settings)
     users, relevant = group_by_user(*read_holdout(str(work / "test" / "holdout")))
     result: dict[str, object] = {"seed": seed, "test_users": len(users), "ranker_training": trained}
-    for model in (*fitted.blend.models, fitted.blend, ranker):
+    for model in fitted.all():
         ids, _ = model.recommend(users, fitted.history, K)
         result[model.name] = {
             f"recall@{K}": round(M.recall_at_k(ids, relevant, K), 4),
             f"ndcg@{K}": round(M.ndcg_at_k(ids, relevant, K), 4),
         }
-    candidates = ranker.features.build(users, fitted.history)
+    candidates = fitted.models["ranker"].features.build(users, fitted.history)  # type: ignore[attr-defined]
     held_users, held_items = read_holdout(str(work / "test" / "holdout"))
     labels = candidates.labels(users, held_users, held_items, fitted.history.n_items)
     result["candidate_recall"] = round(float(labels.sum()) / len(held_items), 4)

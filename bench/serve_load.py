@@ -1,6 +1,7 @@
 """Load on the service over loopback with wrk, side by side with a bare FastAPI JSON endpoint in the same run.
 
-python bench/serve_load.py --artifacts ROOT --name NAME [--concurrency 1 16 64] [--seconds 15] [--rate 500] [--record]
+python bench/serve_load.py --artifacts ROOT --name NAME [--model NAME] [--concurrency 1 16 64] [--seconds 15]
+  [--rate 500] [--record]
 
 Both servers run as the user runs them (one uvicorn worker on httptools and asyncio, no access log) and are
 loaded one after the other by the same wrk command: closed-loop at each concurrency (throughput and latency at
@@ -152,10 +153,12 @@ def measure(base: str, paths_file: Path, script: Path, connections: int, seconds
     return wrk(base, paths_file, script, connections, seconds, max(period_ms - latency_ms, 0.0))
 
 
-def recommend_paths(folder: Path, n: int, k: int) -> list[str]:
+def recommend_paths(folder: Path, n: int, k: int, model: str | None = None) -> list[str]:
+    """/recommend for ``n`` users drawn from the bundle (``model``: that model's, else the default's)."""
     users = pl.read_parquet(folder / layout.USERS / "*.parquet")[S.USER_ID].to_numpy()
     sample = np.random.default_rng(0).choice(users, size=min(n, len(users)), replace=False)
-    return [f"/recommend?user={quote(str(user))}&k={k}" for user in sample]
+    named = "" if model is None else f"&model={model}"
+    return [f"/recommend?user={quote(str(user))}&k={k}{named}" for user in sample]
 
 
 def row(what: str, connections: int, offered: str, ours: dict, bare: dict) -> str:
@@ -175,6 +178,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=int, default=15, help="length of each wrk run")
     parser.add_argument("--rate", type=float, default=500.0, help="requests/s of the paced runs")
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--model", help="the model= of every request (default: the service's default model)")
     parser.add_argument("--record", action="store_true", help="append the results to docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -186,7 +190,7 @@ def main(argv: list[str]) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="serve-load-"))
     script, targets, bare_file = scratch / "rotate.lua", scratch / "recommend.txt", scratch / "bare_app.py"
     script.write_text(WRK_SCRIPT)
-    targets.write_text("\n".join(recommend_paths(folder, 10_000, args.k)) + "\n")
+    targets.write_text("\n".join(recommend_paths(folder, 10_000, args.k, args.model)) + "\n")
     bare_file.write_text(BARE_APP)
     (scratch / "json.txt").write_text("/json\n")
     (scratch / "json-async.txt").write_text("/json-async\n")
@@ -221,7 +225,8 @@ def main(argv: list[str]) -> int:
     counts = manifest["counts"]
     summary = (
         f"Bundle: {counts['items']:,} items, {counts['users']:,} users, `items_als` index "
-        f"{manifest['indexes'][layout.INDEX_ITEMS_ALS]['kind']}; service resident memory after load {rss:,.0f} MiB."
+        f"{manifest['indexes'][layout.INDEX_ITEMS_ALS]['kind']}; service resident memory after load {rss:,.0f} MiB; "
+        f"model={args.model or 'the default'}."
     )
     table = "\n".join([*header, *rows])
     print(summary, table, sep="\n")

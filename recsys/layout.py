@@ -20,6 +20,7 @@ ITEM2VEC_ITEM_VECTORS = "vectors/item2vec_item_vectors.npy"
 ITEM2VEC_USER_VECTORS = "vectors/item2vec_user_vectors.npy"
 ITEM2VEC_OUTPUT_VECTORS = "vectors/item2vec_output_vectors.npy"  # syn1neg: scores the next song
 EASE_WEIGHTS = "models/ease.npz"  # sparse item x item weights; absent where the catalogue was too large
+RANKER_MODEL = "models/ranker.txt"  # LightGBM's text format; only where ranker.enabled
 TITLE_MODEL = "models/title.npz"  # names and words to tracks; only where the input names its playlists
 INDEX_ITEMS_ALS = "indexes/items_als.faiss"
 INDEX_ITEMS_ITEM2VEC = "indexes/items_item2vec.faiss"
@@ -59,10 +60,20 @@ class Tables:
 
 
 @dataclass(frozen=True)
+class RankerSplit:
+    """Where the ranker's training split was written (recsys/spark/protocol.py): the tables its first stage is
+    fitted on, and the held-out last items that label their candidates."""
+
+    tables: Tables
+    holdout: str
+
+
+@dataclass(frozen=True)
 class SplitTables:
     """Where one evaluation split was written (recsys/spark/protocol.py): the training part's tables, the held-out
     pairs, the held-out users' given items (split=users, challenge: their ratings and sequences tables) and, for
-    the challenge split, each held-out playlist's category (an index into recsys.challenge.CATEGORIES)."""
+    the challenge split, each held-out playlist's category (an index into recsys.challenge.CATEGORIES); where
+    ranker.enabled, the ranker's split carved from the training part."""
 
     split: str
     protocol: str
@@ -70,3 +81,4 @@ class SplitTables:
     holdout: str
     given: tuple[str, str] | None
     categories: dict[int, int] | None
+    ranker: RankerSplit | None = None

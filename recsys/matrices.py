@@ -40,6 +40,19 @@ def read_recent_items(sequences_path: str, n_users: int, length: int) -> np.ndar
     return recent
 
 
+def read_transitions(sequences_path: str, n_items: int) -> sp.csr_matrix:
+    """items x items: how often item b directly followed item a in a playlist (row a, column b). Directional,
+    unlike the windowed co-occurrence table: the ranker's "what came next after this song" (docs/models.md)."""
+    _, offsets, values = S.read_sequences(sequences_path)
+    follows = np.ones(len(values), dtype=bool)
+    follows[offsets[:-1][offsets[:-1] < len(values)]] = False  # a list's first item follows nothing
+    after = np.nonzero(follows)[0]
+    counts = np.ones(len(after), dtype=np.float32)
+    matrix = sp.csr_matrix((counts, (values[after - 1], values[after])), shape=(n_items, n_items))
+    matrix.sum_duplicates()
+    return matrix
+
+
 def read_history(ratings_path: str, sequences_path: str, n_users: int, n_items: int, recent: int) -> History:
     """Everything models know of users: the ratings matrix and each user's ``recent`` latest items."""
     return History(read_user_items(ratings_path, n_users, n_items), read_recent_items(sequences_path, n_users, recent))

@@ -33,12 +33,12 @@ from recsys.layout import (
     USERS,
 )
 from recsys.matrices import read_playlist_names, read_user_items
-from recsys.models.registry import fit_models, save_all
+from recsys.models.registry import fit_models, save_all, train_trees
 from recsys.models.title import TitleModel
 from recsys.settings import Settings
 from recsys.spark import idmap
 from recsys.spark.ingest import run_spark_stages
-from recsys.spark.protocol import write_evaluation_split
+from recsys.spark.protocol import write_evaluation_split, write_ranker_split
 from recsys.stages import recording, stage
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
         spark_outputs = run_spark_stages(spark, request.source, settings, bundle.staging)
         indexed, paths = spark_outputs.indexed, spark_outputs.tables
 
-        report, evaluated = None, None
+        report, evaluated, trees = None, None, None
         if settings.evaluation.enabled:
             with stage("evaluation"):
                 artist_of = idmap.artist_index(spark.read.parquet(str(bundle.path(ITEMS))), paths.n_items)
@@ -73,6 +73,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
                     log.warning("no evaluation report in this bundle: %s", exc)
                 else:
                     report = run.report | {"version": bundle.version, "input": asdict(request.source)}
+                    trees = run.trees
                     write_reports(report, bundle.path(REPORT).parent)
                     if publishes_evaluated(report, spark_outputs.n_valid, settings.evaluation):
                         evaluated = run.fitted
@@ -81,6 +82,14 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
         with stage("models on the full log"):
             if evaluated is None:
                 fitted = fit_models(paths, settings, spark)
+                if settings.ranker.enabled:
+                    if trees is None:  # no evaluation ran: the trees learn from a split of the whole log
+                        carved = write_ranker_split(
+                            indexed, settings, bundle.path("_ranker"), paths.n_users, paths.n_items
+                        )
+                        trees, _ = train_trees(carved, settings, spark)
+                        shutil.rmtree(bundle.path("_ranker"))
+                    fitted = fitted.with_ranker(trees, paths, settings)
                 user_items = fitted.history.user_items
             else:  # the evaluated models saw all but a sliver of the log: publish them, with the whole history
                 fitted = evaluated

@@ -172,6 +172,14 @@ class RankerSettings(Section):
     """The second stage (recsys/models/ranker.py): trees over the blend's members' candidates. Chosen on yes_small's
     validation users (bench/ranker.py, docs/models.md)."""
 
+    enabled: bool = Field(
+        False,
+        description="Train the ranker in the build (every model fitted once more, on a carved split) and serve "
+        "it as model=ranker. Off: it does not beat the blend yet (docs/models.md).",
+    )
+    users: int = Field(
+        20_000, ge=1, description="Most playlists whose last item is held out to label the trees' training pairs."
+    )
     candidates: int = Field(100, ge=1, description="Items each member lists per user; their union is re-ranked.")
     learning_rate: float = Field(0.03, gt=0.0, description="LightGBM's shrinkage.")
     leaves: int = Field(63, ge=2, description="Leaves per tree.")

@@ -20,11 +20,12 @@ from recsys import schemas as S
 from recsys.continuation import Titles, continue_playlists, seeded_history
 from recsys.index import Index, load_index, search
 from recsys.layout import Tables
-from recsys.matrices import read_recent_items, read_user_items
+from recsys.matrices import read_recent_items, read_transitions, read_user_items
 from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Recommender
 from recsys.models.base import Inputs, l2_normalize, top_k
 from recsys.models.blend import fuse
 from recsys.models.confidence import Collection
+from recsys.models.ranker import Features, Ranker, UserQuery
 from recsys.models.registry import fused, load_all
 from recsys.models.title import TitleModel
 from recsys.settings import BlendSettings, Settings
@@ -68,6 +69,18 @@ class UnknownId(LookupError):
         super().__init__(f"unknown {parameter} {quoted_id(value)}")
         self.parameter = parameter
         self.value = value
+
+
+def _ranker(
+    folder: Path, served: dict[str, Recommender], fitted: dict[str, Recommender], history: History, settings: Settings
+) -> Ranker | None:
+    """The bundle's trees over the served blend's candidates (its members as served: ALS searched in FAISS),
+    or None where the build trained none."""
+    if not (folder / layout.RANKER_MODEL).is_file():
+        return None
+    blend = cast(Blend, served[Blend.name])
+    transitions = read_transitions(str(folder / layout.SEQUENCES), history.n_items)
+    return Ranker.load(folder, Features.of(blend, settings.ranker.candidates, fitted, history, transitions))
 
 
 def _read_parquet_folder(folder: Path) -> pl.DataFrame:
@@ -120,6 +133,8 @@ class LoadedBundle:
             served[Item2Vec.name] = Searched(
                 Item2Vec.name, items_next, lambda _, rows: item2vec.context_vectors(rows.recent)
             )
+        served |= {Blend.name: fused(served, settings.blend)}
+        ranker = _ranker(folder, served, loaded, history, settings)
         collection = Collection.of(seen)
         title_path = folder / layout.TITLE_MODEL
         bundle = cls(
@@ -139,7 +154,7 @@ class LoadedBundle:
             als=als,
             collection=collection,
             popular=np.argsort(-collection.holders, kind="stable"),
-            models=served | {Blend.name: fused(served, settings.blend)},
+            models=served if ranker is None else served | {Ranker.name: ranker},
             session_blend=Blend.of([served[Item2Vec.name], served[CoOccurrence.name]], settings.blend),
             title=TitleModel.load(settings.title, title_path) if title_path.exists() else None,
             blend_settings=settings.blend,
@@ -235,12 +250,28 @@ class LoadedBundle:
         depth = k if name is None else max(k, self.blend_settings.depth)
         if model == "item2vec":
             ids, scores = _first_row(self.models["item2vec"].recommend(*self._session(sequence), depth))
+        elif model == Ranker.name:
+            ids, scores = _first_row(self._new_user_ranker(sequence).recommend(*self._session(sequence), depth))
         else:
             held = self._held(sequence)
             ids, scores = search(self.items_als, self.als.fold_in(held, self.collection)[0], depth, held.indices)
         if name is None:
             return model, self.describe_items(ids, scores)
         return f"{model}+title", self._fused_with_title(name, ids, k, depth, sequence)
+
+    def _new_user_ranker(self, sequence: np.ndarray) -> Ranker:
+        """The bundle's trees over the candidates of a user it does not hold, from its items: every member reads
+        them, ALS from the user's factors, folded in once for its list and the trees' ALS feature alike."""
+        if Ranker.name not in self.models:
+            raise NotInBundle(Ranker.name, list(self.models))
+        ranker = cast(Ranker, self.models[Ranker.name])
+        factors = self.als.fold_in(self._held(sequence), self.collection)
+
+        def folded(_users: np.ndarray, _rows: History) -> np.ndarray:
+            return factors
+
+        blend = Blend.of(self.playlist_members(folded), self.blend_settings)
+        return Ranker(ranker.features.for_new_users(blend, folded), ranker.booster)
 
     def _title_ids(self, name: str, depth: int, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The title model's best ``depth`` items for ``name``, the ``given`` items masked as top_k masks held ones:
@@ -284,12 +315,17 @@ class LoadedBundle:
         users = np.arange(len(sequences))
         return continue_playlists(members, titles, self.blend_settings, users, history, self.popular, k)
 
-    def playlist_members(self) -> list[Recommender]:
-        """The blend's members for playlists the bundle does not hold (rows of another history): ALS folds each
-        one in from its items and searches its index; the others read the history they are given."""
-        folded = Searched("als", self.items_als, lambda _, rows: self.als.fold_in(rows.user_items, self.collection))
+    def playlist_members(self, factors: UserQuery | None = None) -> list[Recommender]:
+        """The blend's members for playlists the bundle does not hold (rows of another history), in its order: ALS
+        searches its index with ``factors`` (by default, each row folded in from its items); the others read the
+        history they are given."""
+        folded = Searched("als", self.items_als, factors or self._folded_factors)
         blend = cast(Blend, self.models["blend"])
-        return [folded, *(model for model in blend.models if model.name != "als")]
+        return [folded if model.name == "als" else model for model in blend.models]
+
+    def _folded_factors(self, _: np.ndarray, rows: History) -> np.ndarray:
+        """ALS factors for rows of a history the bundle does not hold, solved from their items (fold-in)."""
+        return self.als.fold_in(rows.user_items, self.collection)
 
     def next_items(self, item_ids: list[str], k: int) -> list[dict[str, Any]]:
         """The next song after a sequence of known items (a session, no user): item2vec + co-occurrence."""

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from recsys.synth import SynthConfig
@@ -88,6 +89,32 @@ def planted(spark, tmp_path_factory):
     user_ids = {r[S.USER_IDX]: r[S.USER_ID] for r in users.collect()}
     history = read_history(tables.ratings, tables.sequences, tables.n_users, tables.n_items, 3)
     return tables, history, synth, user_ids, item_ids
+
+
+def planted_next_songs(planted) -> np.ndarray:
+    """Each planted playlist's next song (the planted successor of its last track) as an item index, or -1 where
+    the playlist already holds it."""
+    _, history, synth, _, item_ids = planted
+    index_of = {item: i for i, item in item_ids.items()}
+    last = history.recent[:, -1]
+    successor = np.array([index_of.get(f"t{synth.successor[int(item_ids[i][1:])]}", -1) for i in last])
+    held = np.array([history.user_items[u, s] > 0 if s >= 0 else True for u, s in enumerate(successor)])
+    return np.where(held, -1, successor)
+
+
+def planted_ranker(models, planted, settings):
+    """The trees over ``models`` (train_all's, on the planted log), taught the next songs of the first 300
+    playlists, which no member saw as those playlists' next items: (the ranker, what training measured)."""
+    from recsys.matrices import read_transitions
+    from recsys.models.ranker import Features, train_ranker
+
+    tables, history, *_ = planted
+    next_song = planted_next_songs(planted)
+    users = np.arange(300)
+    users = users[next_song[users] >= 0]
+    transitions = read_transitions(tables.sequences, tables.n_items)
+    features = Features.of(models["blend"], settings.ranker.candidates, models, history, transitions)
+    return train_ranker(features, history, users, next_song[users], settings.ranker)
 
 
 def run_build_job(*args: str, master: str = "local[2]", timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -214,7 +241,7 @@ def built(tmp_path_factory):
     synth = generate(SynthConfig(playlists=1500, tracks=300, clusters=6, seed=11))
     synth.clicks.write_csv(folder / "clicks.csv")
     synth.tracks.write_csv(folder / "tracks.csv")
-    job = build_e2e(folder, folder / "artifacts")
+    job = build_e2e(folder, folder / "artifacts", "--set", "ranker.enabled=true")  # every model=, the ranker too
     assert job.returncode == 0, job.stderr[-3000:]
     return folder, synth
 
@@ -234,9 +261,11 @@ def named(spark, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("named")
     write_slices(NAMED_CONFIG, folder / "slices")
-    # 600 tracks, over ease.max_items here: a bundle without EASE (and without an evaluation), as at MPD scale
+    # 600 tracks, over ease.max_items here: a bundle without EASE (and without an evaluation), as at MPD scale;
+    # its ranker learns from a split of the whole log
     settings = load_settings(
         ["item2vec.epochs=2", "als.iterations=3", "evaluation.enabled=false", "ease.max_items=500"]
+        + ["ranker.enabled=true", "ranker.min_data_in_leaf=20"]
     )
     request = BuildRequest(InputSpec(str(folder / "slices"), "mpd"), str(folder / "out"), "named")
     return folder, build_bundle(spark, request, settings)

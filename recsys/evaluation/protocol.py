@@ -1,12 +1,13 @@
 """The evaluation's model half, on a split recsys/spark/protocol.py wrote: fit every registered family and
-implicit's own ALS (the external reference) on the training part, fold in held-out users from their given items,
-rank the held-out items side by side, and build the report."""
+implicit's own ALS (the external reference) on the training part, train the ranker's trees on the split carved
+from it (where ranker.enabled), fold in held-out users from their given items, rank the held-out items side by
+side, and build the report."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -18,7 +19,8 @@ from recsys.layout import SplitTables
 from recsys.matrices import read_history, read_holdout
 from recsys.models.base import History
 from recsys.models.confidence import Collection
-from recsys.models.registry import FittedModels, fit_models
+from recsys.models.ranker import Ranker
+from recsys.models.registry import FittedModels, fit_models, train_trees
 from recsys.models.title import TitleModel
 from recsys.settings import EvaluationSettings, Settings
 from recsys.stages import stage
@@ -32,6 +34,12 @@ class EvaluationRun:
 
     report: dict[str, Any]
     fitted: FittedModels
+
+    @property
+    def trees(self) -> Any:
+        """The ranker's booster, where it was trained (to re-rank models fitted on the whole log too)."""
+        ranker = self.fitted.models.get(Ranker.name)
+        return None if ranker is None else cast(Ranker, ranker).booster
 
 
 class NothingToEvaluate(ValueError):
@@ -69,6 +77,10 @@ def run_evaluation(
     held_out_users = len(np.unique(users))
     users, items = sample_users(users, items, e.max_users, e.seed)
     fitted = fit_models(paths, settings, spark)
+    trees = None
+    if written.ranker is not None:
+        booster, trees = train_trees(written.ranker, settings, spark)
+        fitted = fitted.with_ranker(booster, paths, settings)
     with stage("implicit ALS with its defaults (reference)"):
         reference = ImplicitDirect(settings.als.seed).fit(fitted.history.user_items)
     history = fitted.history
@@ -102,6 +114,8 @@ def run_evaluation(
     }
     if by_category is not None:
         report["categories"] = by_category
+    if trees is not None:
+        report["ranker"] = trees
     return EvaluationRun(report, fitted)
 
 

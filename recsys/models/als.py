@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import implicit.gpu
 import numpy as np
 import scipy.sparse as sp
 from implicit.als import AlternatingLeastSquares
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from recsys.layout import ALS_ITEM_FACTORS, ALS_USER_FACTORS, writable
 from recsys.models.base import History, Inputs
@@ -140,7 +141,7 @@ class ALS:
         """Factors for users the model was not trained on (rows of counts), without retraining: implicit's own
         least-squares solve against the item factors, on confidences weighted by the training ``collection``."""
         weights = confidence(user_items, self.settings, collection)
-        with threadpool_limits(1, "blas"):
+        with _threadpools().limit(limits=1, user_api="blas"):
             factors = self.model_.recalculate_user(np.arange(user_items.shape[0]), weights)
         return np.asarray(factors, dtype=np.float32).reshape(user_items.shape[0], -1)
 
@@ -152,6 +153,13 @@ class ALS:
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         """implicit's own batched recommend, already-held items filtered (while ``history.exclude_seen``)."""
         return implicit_recommend(self.model_, users, history, k)
+
+
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    """The process's BLAS libraries, found once: threadpool_limits looks for them anew at every call (~9 ms, a
+    read of /proc/self/maps), which a service folding in one user per request would pay each time."""
+    return ThreadpoolController()
 
 
 def implicit_recommend(

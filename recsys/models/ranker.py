@@ -4,17 +4,21 @@ As the RecSys Challenge 2018's winners did it (Volkovs et al., layer6ai-labs/Rec
 blend ranks its top ``ranker.candidates`` items for a user; their union is the candidate set, and the trees score
 each (user, candidate) pair from what the members and the data say of it: each member's score and rank (missing
 where it did not list the candidate), the blend's own fused score and how many members listed it, ALS's and
-item2vec's scores computed for every candidate, item2vec's similarity to the latest item, co-occurrence with the
-latest items, the item's popularity and the user's history length. The trees learn from held-out items the
+item2vec's scores computed for every candidate, item2vec's similarity to the latest item and to the user's
+taste (its items' mean vector), co-occurrence with the latest items, how often the candidate directly followed
+the last and the previous item in a playlist (the order a co-occurrence window forgets), the item's popularity
+and the user's history length. The trees learn from held-out items the
 members did not see (``train_ranker``'s labels) and are saved in LightGBM's own text format, never pickle.
 
-Not yet part of the build or the service (issue 27 §3): bench/ranker.py trains and measures it on a validation
-split carved from the evaluation's training part.
+The build trains it where ``ranker.enabled`` (recsys/models/registry.py ``train_trees``, on a split carved from
+the evaluation's training part by recsys/spark/protocol.py) and the service serves it as model=ranker;
+bench/ranker.py measures it against the blend over several seeds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +26,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.models.base import History, in_blocks, l2_normalize
+from recsys.layout import RANKER_MODEL, writable
+from recsys.models.base import History, Recommender, binary_mean_rows, in_blocks, l2_normalize
 from recsys.models.blend import Blend
 from recsys.settings import RankerSettings
 
+#: Each user's ALS factors, from the users' ids and their rows of the history (as serving.searched.Searched asks).
+UserQuery = Callable[[np.ndarray, History], np.ndarray]
 #: Users whose candidates are built and scored at once: their pairs x features bound the memory.
 RANK_BLOCK = 2048
 
@@ -54,21 +61,52 @@ class Features:
     """The candidate pairs of a batch of users and their features, from the blend's members (fitted on the same
     history the batch is read from)."""
 
-    def __init__(self, blend: Blend, depth: int, holders: np.ndarray) -> None:
+    def __init__(
+        self,
+        blend: Blend,
+        depth: int,
+        fitted: Mapping[str, Recommender],
+        holders: np.ndarray,
+        transitions: sp.csr_matrix,
+    ) -> None:
         self.blend, self.depth = blend, depth
         self.popularity = np.log1p(holders.astype(np.float32))
-        members = {model.name: model for model in blend.models}
-        self.als, self.item2vec, self.cooc = members.get("als"), members.get("item2vec"), members.get("cooccurrence")
+        self.transitions = transitions
+        self.successors = np.asarray(transitions.sum(axis=1), dtype=np.float32).ravel()  # how often each had a next
+        als, self.item2vec, self.cooc = (fitted.get(name) for name in ("als", "item2vec", "cooccurrence"))
+        self.item_factors = None if als is None else als.item_factors_  # type: ignore[attr-defined]
+        self.user_factors: UserQuery | None = None if als is None else lambda users, _: als.user_factors_[users]  # type: ignore[attr-defined]
         self.unit_items = None if self.item2vec is None else l2_normalize(self.item2vec.item_vectors_)  # type: ignore[attr-defined]
+
+    @classmethod
+    def of(
+        cls, blend: Blend, depth: int, fitted: Mapping[str, Recommender], history: History, transitions: sp.csr_matrix
+    ) -> Features:
+        """The features of ``blend``'s candidates, read from the ``fitted`` models (by family name: ALS's factors,
+        item2vec's vectors, the co-occurrence counts), the ``history`` they were fitted on and that history's
+        ``transitions`` (recsys.matrices.read_transitions)."""
+        holders = np.bincount(history.user_items.indices, minlength=history.n_items)
+        return cls(blend, depth, fitted, holders, transitions)
+
+    def for_new_users(self, blend: Blend, user_factors: UserQuery) -> Features:
+        """The same features for rows of a history the models were not fitted on (a service's new users): the
+        candidates from ``blend``, whose members read such rows (ALS folded in), ALS's factors from
+        ``user_factors``. The members must be the same, in the same order: the trees know them by position."""
+        if [m.name for m in blend.models] != [m.name for m in self.blend.models]:
+            raise ValueError(f"{[m.name for m in blend.models]}: the trees were trained on {self.names}")
+        other = copy.copy(self)
+        other.blend, other.user_factors = blend, user_factors
+        return other
 
     @property
     def names(self) -> list[str]:
         names = [f"{model.name}_{what}" for model in self.blend.models for what in ("score", "rank")]
         names += ["fused", "listed_by", "popularity", "history_length", "cooc_last", "cooc_recent"]
-        if self.als is not None:
+        names += ["next_after_last", "next_after_last_share", "next_after_previous"]
+        if self.user_factors is not None:
             names.append("als_dot")
         if self.item2vec is not None:
-            names += ["item2vec_next", "item2vec_last_cosine"]
+            names += ["item2vec_next", "item2vec_last_cosine", "item2vec_user_cosine"]
         return names
 
     def build(self, users: np.ndarray, history: History) -> Candidates:
@@ -92,9 +130,12 @@ class Features:
         lengths = np.diff(block.user_items.indptr).astype(np.float32)
         columns += [fused, listed_by, self.popularity[items], lengths[rows], *self._cooccurrence(rows, items, block)]
         last = block.recent[:, -1][rows]
-        if self.als is not None:
-            als = self.als
-            columns.append(np.einsum("pd,pd->p", als.user_factors_[users][rows], als.item_factors_[items]))  # type: ignore[attr-defined]
+        columns += self._next_after(last, items)
+        columns.append(self._next_after(block.recent[:, -2][rows], items)[0] if block.recent.shape[1] > 1 else
+                       np.full(len(pairs), np.nan, np.float32))  # fmt: skip
+        if self.user_factors is not None:
+            factors = self.user_factors(users, block)[rows]
+            columns.append(np.einsum("pd,pd->p", factors, self.item_factors[items]))  # type: ignore[index]
         if self.item2vec is not None:
             context = self.item2vec.context_vectors(block.recent)  # type: ignore[attr-defined]
             columns.append(np.einsum("pd,pd->p", context[rows], self.item2vec.output_vectors_[items]))  # type: ignore[attr-defined]
@@ -102,7 +143,8 @@ class Features:
             has_last = last >= 0
             unit = self.unit_items
             cosine[has_last] = np.einsum("pd,pd->p", unit[last[has_last]], unit[items[has_last]])  # type: ignore[index]
-            columns.append(cosine)
+            taste = l2_normalize(np.asarray(binary_mean_rows(block.user_items) @ unit, dtype=np.float32))
+            columns += [cosine, np.einsum("pd,pd->p", taste[rows], unit[items])]  # type: ignore[index]
         return Candidates(rows, items, np.column_stack(columns).astype(np.float32))
 
     def _cooccurrence(self, rows: np.ndarray, items: np.ndarray, block: History) -> list[np.ndarray]:
@@ -116,11 +158,22 @@ class Features:
         for slot in range(recent.shape[1]):
             anchor = recent[rows, slot]
             known = anchor >= 0
-            counts = np.asarray(matrix[anchor[known], items[known]], dtype=np.float32).ravel()
+            counts = _cells(matrix, anchor[known], items[known])
             with_recent[known] += counts
             if slot == recent.shape[1] - 1:
                 with_last[known] = counts
         return [with_last, with_recent]
+
+    def _next_after(self, last: np.ndarray, items: np.ndarray) -> list[np.ndarray]:
+        """How often each candidate directly followed ``last`` (each pair's user's item) in a playlist, and that
+        count's share of everything that followed it (NaN where the user has no such item): the order a
+        co-occurrence window forgets, which moved the ranker from level with the blend to ahead of it on
+        yes_small (docs/models.md)."""
+        count, share = np.full(len(last), np.nan, np.float32), np.full(len(last), np.nan, np.float32)
+        known = last >= 0
+        count[known] = _cells(self.transitions, last[known], items[known])
+        share[known] = count[known] / np.maximum(self.successors[last[known]], 1.0)
+        return [count, share]
 
 
 class Ranker:
@@ -138,28 +191,47 @@ class Ranker:
             chosen = users[block]
             candidates = self.features.build(chosen, history)
             scores = np.asarray(self.booster.predict(candidates.features), np.float32)
-            return top_per_row(candidates.rows, candidates.items, scores, len(chosen), k)
+            fused = candidates.features[:, self.features.names.index("fused")]
+            return top_per_row(candidates.rows, candidates.items, scores, len(chosen), k, fused)
 
         return in_blocks(len(users), RANK_BLOCK, rank, k)
 
-    def save(self, path: Path) -> None:
+    def save(self, folder: Path) -> None:
         """LightGBM's own text format: readable, diffable, loaded without unpickling anything."""
-        self.booster.save_model(str(path))
+        self.booster.save_model(str(writable(folder, RANKER_MODEL)))
 
     @classmethod
-    def load(cls, path: Path, features: Features) -> Ranker:
+    def load(cls, folder: Path, features: Features) -> Ranker | None:
+        """The bundle's trees over ``features``, or None where it was built without them. A bundle whose trees
+        know other features than ``features`` lists (other members) is refused, naming both."""
         import lightgbm
 
-        return cls(features, lightgbm.Booster(model_file=str(path)))
+        path = folder / RANKER_MODEL
+        if not path.is_file():
+            return None
+        booster = lightgbm.Booster(model_file=str(path))
+        if booster.feature_name() != features.names:
+            raise ValueError(f"{path}: its trees know {booster.feature_name()}, the bundle's models {features.names}")
+        return cls(features, booster)
+
+
+def _cells(matrix: sp.csr_matrix, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """matrix[rows[i], columns[i]] for every i, as float32 (scipy answers an empty selection with a sparse matrix)."""
+    if not len(rows):
+        return np.empty(0, np.float32)
+    return np.asarray(matrix[rows, columns], dtype=np.float32).ravel()
 
 
 def top_per_row(
-    rows: np.ndarray, items: np.ndarray, scores: np.ndarray, n_rows: int, k: int
+    rows: np.ndarray, items: np.ndarray, scores: np.ndarray, n_rows: int, k: int, then: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The best ``k`` items of each row from (row, item, score) triples, best first, -1 / -inf padded."""
+    """The best ``k`` items of each row from (row, item, score) triples, best first, -1 / -inf padded; equal
+    scores ordered by ``then`` (larger first: the blend's fused score, for the trees, which score many candidates
+    alike), else by item."""
     ids = np.full((n_rows, k), -1, dtype=np.int64)
     best = np.full((n_rows, k), -np.inf, dtype=np.float32)
-    order = np.lexsort((-scores, rows))
+    keys = (-scores, rows) if then is None else (-then, -scores, rows)
+    order = np.lexsort(keys)
     rows, items, scores = rows[order], items[order], scores[order]
     position = np.arange(len(rows)) - np.searchsorted(rows, rows)
     keep = position < k
@@ -169,20 +241,20 @@ def top_per_row(
 
 
 def train_ranker(
-    blend: Blend,
+    features: Features,
     history: History,
     held_users: np.ndarray,
     held_items: np.ndarray,
     settings: RankerSettings,
     feature_names: Sequence[str] | None = None,
 ) -> tuple[Ranker, dict[str, Any]]:
-    """Trees trained on the candidates of the users who held items out of ``history`` (the blend's members were
-    fitted on it, so the labels are items they did not see). A seeded ``settings.validation_share`` of those users
-    with a held-out item among their candidates decides when to stop adding trees; users without one teach
-    nothing (binary labels, all negative) and are left out. Returns the ranker and what training measured."""
+    """Trees trained on the candidates ``features`` lists for the users who held items out of ``history`` (the
+    blend's members were fitted on it, so the labels are items they did not see). A seeded
+    ``settings.validation_share`` of those users with a held-out item among their candidates decides when to stop
+    adding trees; users without one teach nothing (binary labels, all negative) and are left out. Returns the
+    ranker and what training measured."""
     import lightgbm
 
-    features = Features(blend, settings.candidates, np.bincount(history.user_items.indices, minlength=history.n_items))
     users = np.unique(held_users)
     candidates = features.build(users, history)
     labels = candidates.labels(users, held_users, held_items, history.n_items)

@@ -1,6 +1,7 @@
 """The model families, in one list: what the build fits and saves, the service loads and serves, the contract
 test checks and bench/tune.py tunes. Adding a family is one module implementing ``Family`` (recsys/models/base.py)
-and one line here; the blend then fuses it wherever ``blend`` has a weight named after it.
+and one line here; the blend then fuses it wherever ``blend`` has a weight named after it, and the ranker
+(the second stage, where ``ranker.enabled``) re-ranks its candidates with it.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from recsys.layout import Tables
-from recsys.matrices import read_history
+from recsys.layout import RankerSplit, Tables
+from recsys.matrices import read_history, read_holdout, read_transitions
 from recsys.models.als import ALS
 from recsys.models.base import Family, History, Inputs, Recommender
 from recsys.models.blend import Blend
@@ -18,14 +19,15 @@ from recsys.models.cooccurrence import CoOccurrence
 from recsys.models.ease import EASE
 from recsys.models.item2vec import Item2Vec
 from recsys.models.popularity import Popularity
+from recsys.models.ranker import Features, Ranker, train_ranker
 from recsys.models.user_knn import UserKNN
 from recsys.settings import BlendSettings, Settings
 from recsys.stages import stage
 
 #: Every family, baselines first: the order of the evaluation report and of GET /models.
 FAMILIES: tuple[type[Family], ...] = (Popularity, CoOccurrence, Item2Vec, ALS, EASE, UserKNN)
-#: What ``model=`` may name: every family, and the blend of them.
-NAMES: tuple[str, ...] = (*(family.name for family in FAMILIES), Blend.name)
+#: What ``model=`` may name: every family, the blend of them and the ranker over their candidates.
+NAMES: tuple[str, ...] = (*(family.name for family in FAMILIES), Blend.name, Ranker.name)
 
 
 def fused(models: dict[str, Recommender], settings: BlendSettings) -> Blend:
@@ -45,10 +47,13 @@ def train_all(inputs: Inputs, settings: Settings) -> dict[str, Recommender]:
 
 
 def save_all(models: dict[str, Recommender], folder: Path) -> None:
-    """Every fitted family's files into the bundle ``folder`` (the blend is its settings, in the manifest)."""
+    """Every fitted family's files into the bundle ``folder`` (the blend is its settings, in the manifest), and
+    the ranker's trees where it was trained."""
     for family in FAMILIES:
         if family.name in models:
             family.save(models[family.name], folder)  # type: ignore[arg-type]  # the family's own instance
+    if Ranker.name in models:
+        cast(Ranker, models[Ranker.name]).save(folder)
 
 
 def load_all(folder: Path, inputs: Inputs, settings: Settings) -> dict[str, Recommender]:
@@ -82,8 +87,20 @@ class FittedModels:
     def blend(self) -> Blend:
         return cast(Blend, self.models[Blend.name])
 
+    def features(self, tables: Tables, settings: Settings) -> Features:
+        """The second stage's features of these models' candidates (``tables``: the ones they were fitted on, for
+        the directional next-song counts)."""
+        transitions = read_transitions(tables.sequences, tables.n_items)
+        return Features.of(self.blend, settings.ranker.candidates, self.models, self.history, transitions)
+
+    def with_ranker(self, booster: Any, tables: Tables, settings: Settings) -> FittedModels:
+        """These models and the ranker whose ``booster`` re-ranks their candidates."""
+        ranker = Ranker(self.features(tables, settings), booster)
+        return FittedModels(self.history, self.models | {Ranker.name: ranker})
+
     def all(self) -> list[Recommender]:
-        """In the registry's order (baselines first, the blend last), as the evaluation report lists them."""
+        """In the registry's order (baselines first, then the blend and the ranker), as the evaluation report
+        lists them."""
         return list(self.models.values())
 
 
@@ -94,3 +111,15 @@ def fit_models(paths: Tables, settings: Settings, spark: Any = None) -> FittedMo
             paths.ratings, paths.sequences, paths.n_users, paths.n_items, settings.item2vec.context_items
         )
     return FittedModels(history, train_all(Inputs(paths, history, spark), settings))
+
+
+def train_trees(split: RankerSplit, settings: Settings, spark: Any = None) -> tuple[Any, dict[str, Any]]:
+    """The ranker's trees: every family fitted on ``split``'s tables, their candidates for its labelled users
+    scored by what they missed. Returns LightGBM's booster (to re-rank models fitted on more of the log: the
+    evaluation's, the bundle's) and what training measured."""
+    with stage("ranker: first stage on its split"):
+        first = fit_models(split.tables, settings, spark)
+    with stage("ranker: trees"):
+        held = read_holdout(split.holdout)
+        ranker, summary = train_ranker(first.features(split.tables, settings), first.history, *held, settings.ranker)
+    return ranker.booster, summary

@@ -9,7 +9,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 
 from recsys import schemas as S
-from recsys.layout import SplitTables, Tables
+from recsys.layout import RankerSplit, SplitTables, Tables
 from recsys.settings import EvaluationSettings, Settings
 from recsys.spark import splits, tables
 from recsys.spark.ingest import write_tables
@@ -52,6 +52,21 @@ def write_split(
     return paths, split
 
 
+def write_ranker_split(
+    interactions: DataFrame, settings: Settings, work: Path, n_users: int, n_items: int
+) -> RankerSplit:
+    """The ranker's labels, carved from ``interactions`` (the evaluation's training part, or the whole log) as the
+    `last` split carves its test: the last item of up to ``ranker.users`` playlists held out, the rest written as
+    the tables its first stage is fitted on. Its own seed, so its users are not the evaluation's."""
+    r, e = settings.ranker, settings.evaluation
+    labels = e.model_copy(update={"split": "last", "holdout_items": 1, "holdout_fraction": 1.0, "max_users": r.users})
+    with stage("ranker split"):
+        paths, _ = write_split(
+            interactions, settings.model_copy(update={"evaluation": labels}), work, r.seed + 1, n_users, n_items
+        )
+    return RankerSplit(paths, str(work / "holdout"))
+
+
 def write_evaluation_split(
     interactions: DataFrame, settings: Settings, work: Path, n_users: int, n_items: int
 ) -> SplitTables:
@@ -67,4 +82,7 @@ def write_evaluation_split(
         categories = None
         if split.categories is not None:
             categories = {row[S.USER_IDX]: row["category"] for row in split.categories.collect()}
-    return SplitTables(e.split, split.protocol, paths, str(work / "holdout"), given, categories)
+    ranker = None
+    if settings.ranker.enabled:
+        ranker = write_ranker_split(split.train, settings, work / "ranker", n_users, n_items)
+    return SplitTables(e.split, split.protocol, paths, str(work / "holdout"), given, categories, ranker)

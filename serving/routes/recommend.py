@@ -98,15 +98,17 @@ def router(serving: ServingSettings) -> APIRouter:
             None, min_length=1, max_length=MAX_NAME, description="the playlist's name, for the title model"
         )
         k: int = Field(default_k, ge=1, le=max_k, description=f"number of results, 1 to {max_k}")
-        model: Literal["als", "item2vec"] = Field(
-            "als", description="als: fold-in, then FAISS; item2vec: the next song after the latest of the items"
+        model: Literal["als", "item2vec", "ranker"] = Field(
+            "als",
+            description="als: fold-in, then FAISS; item2vec: the next song after the latest of the items; ranker: "
+            "the trees over every member's candidates (where the bundle holds them)",
         )
 
     @routes.post("/recommend", response_model=SessionRecommendations)
     def recommend_new_user(bundle: Bundle, body: NewUser) -> SessionRecommendations | JSONResponse:
         """A new or anonymous user, from the items it holds (oldest first) and its playlist's name, without
-        retraining: ALS fold-in or item2vec's next song, fused with the title model's list where a name is given;
-        a name alone is answered by the title model."""
+        retraining: ALS fold-in, item2vec's next song or the ranker over every member's candidates, fused with the
+        title model's list where a name is given; a name alone is answered by the title model."""
         if not body.items and body.name is None:
             return error(422, "invalid parameter 'items': give items, a name, or both", "items")
         try:

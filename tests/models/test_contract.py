@@ -16,9 +16,11 @@ from recsys.settings import (
     BlendSettings,
     EaseSettings,
     Item2VecSettings,
+    RankerSettings,
     Settings,
     UserKNNSettings,
 )
+from tests.conftest import planted_ranker
 
 pytestmark = pytest.mark.spark
 
@@ -30,19 +32,23 @@ SETTINGS = Settings(
     ease=EaseSettings(l2=10.0, top_n=50),
     user_knn=UserKNNSettings(neighbours=20),
     blend=BlendSettings(als=1.0, item2vec=1.0, cooccurrence=0.5, ease=0.5, user_knn=0.5, depth=30, rank_offset=10.0),
+    ranker=RankerSettings(candidates=30, min_data_in_leaf=20, leaves=15, patience=20, threads=1),
 )
 FAMILY = {family.name: family for family in FAMILIES}
 
 
-def fit(name, inputs, device="false"):
+def fit(name, inputs, planted, device="false"):
     """The family ``name`` trained as the build trains it; for ALS, on ``device`` (spark, torch, or implicit's
-    use_gpu value): the backend is chosen where ALS is, from the settings."""
+    use_gpu value): the backend is chosen where ALS is, from the settings. The ranker learns the planted log's
+    next songs over every family's candidates."""
     backend, use_gpu = {"spark": ("spark", "false"), "torch": ("torch", "false")}.get(device, ("implicit", device))
     settings = SETTINGS.model_copy(
         update={"als": SETTINGS.als.model_copy(update={"backend": backend, "use_gpu": use_gpu})}
     )
     if name == "blend":
         return train_all(inputs, settings)["blend"]
+    if name == "ranker":
+        return planted_ranker(train_all(inputs, settings), planted, settings)[0]
     return FAMILY[name].train(inputs, settings)
 
 
@@ -91,7 +97,7 @@ def test_a_family_left_out_of_a_build_is_absent_from_the_bundle(planted, tmp_pat
 def test_recommend_contract(name, device, planted, spark):
     tables, history, synth, user_ids, item_ids = planted
     user_items = history.user_items
-    model = fit(name, Inputs(tables, history, spark), device)
+    model = fit(name, Inputs(tables, history, spark), planted, device)
     users = np.arange(tables.n_users)
     ids, scores = model.recommend(users, history, K)
 
@@ -115,7 +121,7 @@ def test_recommend_contract(name, device, planted, spark):
     for u in users:
         is_held = np.isin(again_ids[u], user_items.indices[user_items.indptr[u] : user_items.indptr[u + 1]])
         held_again += is_held.sum()
-        if name != "blend":  # the blend's lists are cut at a depth, so held items change which others make it
+        if name not in ("blend", "ranker"):  # their members' lists are cut at a depth: held items change the rest
             new = again_scores[u][~is_held & (again_ids[u] >= 0)]
             assert new == pytest.approx(scores[u][: len(new)], rel=1e-5), f"user {u}"
     assert held_again > len(users), f"{name}: {held_again} held items in {len(users)} unfiltered lists"

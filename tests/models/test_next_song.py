@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys import schemas as S
-from recsys.matrices import read_recent_items
+from recsys.matrices import read_recent_items, read_transitions
 from recsys.models import Blend, History, Item2Vec
 from recsys.models.blend import fuse
 from recsys.settings import Item2VecSettings
@@ -18,6 +18,19 @@ def test_recent_items_are_the_last_of_each_sequence_padded_on_the_left(tmp_path)
     pq.write_table(table, tmp_path / "part.parquet")
     recent = read_recent_items(str(tmp_path), n_users=3, length=3)
     assert recent.tolist() == [[-1, -1, 9], [-1, -1, -1], [6, 7, 8]]
+
+
+def test_transitions_count_each_item_directly_followed_by_another_within_a_list(tmp_path):
+    """5->6 twice (in two lists), 6->7 once; nothing crosses from one list into the next, nor out of an empty one."""
+    lists = [[5, 6, 7], [], [6, 5, 6], [1]]
+    table = pa.table({S.USER_IDX: [0, 1, 2, 3], S.ITEMS: lists}, schema=S.SEQUENCES_SCHEMA)
+    pq.write_table(table, tmp_path / "part.parquet")
+    transitions = read_transitions(str(tmp_path), n_items=8)
+    assert {(a, b): int(transitions[a, b]) for a, b in zip(*transitions.nonzero(), strict=True)} == {
+        (5, 6): 2,
+        (6, 7): 1,
+        (6, 5): 1,
+    }
 
 
 def test_history_refuses_mismatched_rows():

@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
+from recsys.continuation import seeded_history
+from recsys.layout import RANKER_MODEL
+from recsys.matrices import read_transitions
 from recsys.models.base import Inputs
-from recsys.models.ranker import Candidates, Features, Ranker, top_per_row, train_ranker
+from recsys.models.blend import Blend
+from recsys.models.ranker import Candidates, Features, Ranker, top_per_row
 from recsys.models.registry import train_all
 from recsys.settings import (
     ALSSettings,
@@ -15,6 +19,7 @@ from recsys.settings import (
     Settings,
     UserKNNSettings,
 )
+from tests.conftest import planted_next_songs, planted_ranker
 
 pytestmark = pytest.mark.spark
 
@@ -33,6 +38,8 @@ def test_top_per_row_ranks_each_rows_triples_and_pads():
     ids, best = top_per_row(rows, items, scores, n_rows=3, k=2)
     assert ids.tolist() == [[2, 3], [7, 9], [-1, -1]]
     assert best[1].tolist() == pytest.approx([0.8, 0.3]) and np.isneginf(best[2]).all()
+    tied = top_per_row(np.zeros(3, int), np.array([4, 5, 6]), np.full(3, 0.5), n_rows=1, k=2, then=np.array([1, 3, 2]))
+    assert tied[0].tolist() == [[5, 6]]  # the trees' ties go the blend's way
 
 
 def test_labels_mark_each_users_held_out_items_only():
@@ -44,24 +51,15 @@ def test_labels_mark_each_users_held_out_items_only():
 
 @pytest.fixture(scope="module")
 def trained(planted):
-    """Members fitted on the planted log; the trees learn each of the first 300 playlists' planted next song (the
-    successor of its last track, which no member was shown as that playlist's next item)."""
-    tables, history, synth, user_ids, item_ids = planted
+    """Members fitted on the planted log, and the trees taught the first 300 playlists' next songs."""
+    tables, history, *_ = planted
     models = train_all(Inputs(tables, history), SETTINGS)
-    next_song = _planted_next(history, synth, item_ids)
-    users = np.arange(300)
-    users = users[next_song[users] >= 0]
-    ranker, summary = train_ranker(models["blend"], history, users, next_song[users], SETTINGS.ranker)
-    return models, ranker, summary, next_song
+    ranker, summary = planted_ranker(models, planted, SETTINGS)
+    return models, ranker, summary, planted_next_songs(planted)
 
 
-def _planted_next(history, synth, item_ids) -> np.ndarray:
-    """Each playlist's planted next song as an item index, or -1 where the playlist already holds it."""
-    index_of = {item: i for i, item in item_ids.items()}
-    last = history.recent[:, -1]
-    successor = np.array([index_of.get(f"t{synth.successor[int(item_ids[i][1:])]}", -1) for i in last])
-    held = np.array([history.user_items[u, s] > 0 if s >= 0 else True for u, s in enumerate(successor)])
-    return np.where(held, -1, successor)
+def _transitions(tables):
+    return read_transitions(tables.sequences, tables.n_items)
 
 
 def test_the_ranker_learns_the_planted_next_song_at_least_as_well_as_the_blend(trained, planted):
@@ -84,11 +82,33 @@ def test_the_ranker_learns_the_planted_next_song_at_least_as_well_as_the_blend(t
 def test_a_saved_ranker_is_text_and_ranks_the_same_when_loaded(trained, planted, tmp_path):
     _, history, *_ = planted
     models, ranker, _, _ = trained
-    ranker.save(tmp_path / "ranker.txt")
-    assert (tmp_path / "ranker.txt").read_text().startswith("tree\n")  # LightGBM's text format, no pickle
-    holders = np.bincount(history.user_items.indices, minlength=history.n_items)
-    features = Features(models["blend"], SETTINGS.ranker.candidates, holders)
-    loaded = Ranker.load(tmp_path / "ranker.txt", features)
+    assert Ranker.load(tmp_path, ranker.features) is None  # a bundle built without the trees
+    ranker.save(tmp_path)
+    assert (tmp_path / RANKER_MODEL).read_text().startswith("tree\n")  # LightGBM's text format, no pickle
+    tables = planted[0]
+    features = Features.of(models["blend"], SETTINGS.ranker.candidates, models, history, _transitions(tables))
+    loaded = Ranker.load(tmp_path, features)
     users = np.arange(50)
     np.testing.assert_array_equal(loaded.recommend(users, history, 10)[0], ranker.recommend(users, history, 10)[0])
     assert len(features.names) == features.build(users[:5], history).features.shape[1]
+
+
+def test_trees_are_refused_over_other_members_and_new_users_need_the_same_members(trained, planted, tmp_path):
+    _, history, *_ = planted
+    models, ranker, _, _ = trained
+    ranker.save(tmp_path)
+    fewer = Blend.of([models["cooccurrence"], models["item2vec"]], SETTINGS.blend)
+    other = Features.of(fewer, SETTINGS.ranker.candidates, models, history, _transitions(planted[0]))
+    with pytest.raises(ValueError, match="its trees know"):
+        Ranker.load(tmp_path, other)
+    with pytest.raises(ValueError, match="the trees were trained on"):
+        ranker.features.for_new_users(fewer, lambda users, _: models["als"].user_factors_[users])
+
+
+def test_a_playlist_shorter_than_the_recent_window_is_ranked(trained, planted):
+    """One item: the co-occurrence slots before it are empty (-1), which no feature may trip over."""
+    _, history, *_ = planted
+    _, ranker, _, _ = trained
+    short = seeded_history([history.recent[0, -1:]], history.n_items, history.recent.shape[1])
+    ids, scores = ranker.recommend(np.array([0]), short, 10)
+    assert (ids >= 0).all() and history.recent[0, -1] not in ids and np.isfinite(scores).all()
