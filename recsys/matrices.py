@@ -28,9 +28,10 @@ def read_user_items(ratings_path: str, n_users: int, n_items: int) -> sp.csr_mat
     return matrix
 
 
-def read_recent_items(sequences_path: str, n_users: int, length: int) -> np.ndarray:
-    """Each user's last ``length`` items in playlist order, most recent last: n_users x length, -1 padded left."""
-    users, offsets, values = S.read_sequences(sequences_path)
+def recent_items(sequences: S.Sequences, n_users: int, length: int) -> np.ndarray:
+    """Each user's last ``length`` items in playlist order, most recent last: n_users x length, -1 padded left
+    (``sequences``: recsys.schemas.read_sequences, read once where a caller also needs the transitions)."""
+    users, offsets, values = sequences
     recent = np.full((n_users, length), -1, dtype=np.int32)
     starts, ends = offsets[:-1], offsets[1:]
     for slot in range(length):
@@ -40,10 +41,10 @@ def read_recent_items(sequences_path: str, n_users: int, length: int) -> np.ndar
     return recent
 
 
-def read_transitions(sequences_path: str, n_items: int) -> sp.csr_matrix:
+def transitions(sequences: S.Sequences, n_items: int) -> sp.csr_matrix:
     """items x items: how often item b directly followed item a in a playlist (row a, column b). Directional,
     unlike the windowed co-occurrence table: the ranker's "what came next after this song" (docs/models.md)."""
-    _, offsets, values = S.read_sequences(sequences_path)
+    _, offsets, values = sequences
     follows = np.ones(len(values), dtype=bool)
     follows[offsets[:-1][offsets[:-1] < len(values)]] = False  # a list's first item follows nothing
     after = np.nonzero(follows)[0]
@@ -55,7 +56,8 @@ def read_transitions(sequences_path: str, n_items: int) -> sp.csr_matrix:
 
 def read_history(ratings_path: str, sequences_path: str, n_users: int, n_items: int, recent: int) -> History:
     """Everything models know of users: the ratings matrix and each user's ``recent`` latest items."""
-    return History(read_user_items(ratings_path, n_users, n_items), read_recent_items(sequences_path, n_users, recent))
+    recent_rows = recent_items(S.read_sequences(sequences_path), n_users, recent)
+    return History(read_user_items(ratings_path, n_users, n_items), recent_rows)
 
 
 def read_holdout(holdout_path: str) -> tuple[np.ndarray, np.ndarray]:

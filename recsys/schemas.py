@@ -61,7 +61,11 @@ def read_table(path: str | Path, schema: pa.Schema) -> pa.Table:
         raise SchemaError(f"{path}: columns do not cast to {schema}: {exc}") from exc
 
 
-def read_sequences(sequences_path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+#: (user of each list, offsets, items), list u being items[offsets[u]:offsets[u+1]].
+Sequences = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def read_sequences(sequences_path: str) -> Sequences:
     """The sequences table flattened: (user of each list, offsets, items), list u being items[offsets[u]:offsets[u+1]].
 
     Consumers work on the offsets with numpy, so no Python loop runs over users.

@@ -20,7 +20,7 @@ from recsys import schemas as S
 from recsys.continuation import Titles, continue_playlists, seeded_history
 from recsys.index import Index, load_index, search
 from recsys.layout import Tables
-from recsys.matrices import read_recent_items, read_transitions, read_user_items
+from recsys.matrices import read_user_items, recent_items, transitions
 from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Recommender
 from recsys.models.base import Inputs, l2_normalize, top_k
 from recsys.models.blend import fuse
@@ -72,15 +72,22 @@ class UnknownId(LookupError):
 
 
 def _ranker(
-    folder: Path, served: dict[str, Recommender], fitted: dict[str, Recommender], history: History, settings: Settings
+    folder: Path,
+    served: dict[str, Recommender],
+    fitted: dict[str, Recommender],
+    history: History,
+    sequences: S.Sequences,
+    unit_items: np.ndarray,
+    settings: Settings,
 ) -> Ranker | None:
     """The bundle's trees over the served blend's candidates (its members as served: ALS searched in FAISS),
-    or None where the build trained none."""
+    or None where the build trained none. ``sequences`` and ``unit_items``: what the loader read and normalised
+    already, so neither is held twice."""
     if not (folder / layout.RANKER_MODEL).is_file():
         return None
     blend = cast(Blend, served[Blend.name])
-    transitions = read_transitions(str(folder / layout.SEQUENCES), history.n_items)
-    return Ranker.load(folder, Features.of(blend, settings.ranker.candidates, fitted, history, transitions))
+    followed = transitions(sequences, history.n_items)
+    return Ranker.load(folder, Features.of(blend, settings.ranker.candidates, fitted, history, followed, unit_items))
 
 
 def _read_parquet_folder(folder: Path) -> pl.DataFrame:
@@ -121,9 +128,8 @@ class LoadedBundle:
         item_ids = items[S.ITEM_ID].to_list()
         settings = Settings(**manifest["config"])  # the settings the bundle was built with
         seen = read_user_items(str(folder / layout.RATINGS), len(user_ids), len(item_ids))
-        history = History(
-            seen, read_recent_items(str(folder / layout.SEQUENCES), len(user_ids), settings.item2vec.context_items)
-        )
+        sequences = S.read_sequences(str(folder / layout.SEQUENCES))
+        history = History(seen, recent_items(sequences, len(user_ids), settings.item2vec.context_items))
         loaded = load_all(folder, Inputs(Tables.of(folder, len(user_ids), len(item_ids)), history), settings)
         als, item2vec = cast(ALS, loaded[ALS.name]), cast(Item2Vec, loaded[Item2Vec.name])
         items_als = load_index(folder / layout.INDEX_ITEMS_ALS)
@@ -134,7 +140,8 @@ class LoadedBundle:
                 Item2Vec.name, items_next, lambda _, rows: item2vec.context_vectors(rows.recent)
             )
         served |= {Blend.name: fused(served, settings.blend)}
-        ranker = _ranker(folder, served, loaded, history, settings)
+        unit_items = l2_normalize(item2vec.item_vectors_)
+        ranker = _ranker(folder, served, loaded, history, sequences, unit_items, settings)
         collection = Collection.of(seen)
         title_path = folder / layout.TITLE_MODEL
         bundle = cls(
@@ -146,7 +153,7 @@ class LoadedBundle:
             metadata=items.drop(S.ITEM_IDX, S.ITEM_ID).to_arrow().combine_chunks(),  # a cell read finds its chunk
             item_index={iid: i for i, iid in enumerate(item_ids)},
             item2vec_user_vectors=l2_normalize(np.load(folder / layout.ITEM2VEC_USER_VECTORS)),
-            item2vec_item_vectors=l2_normalize(item2vec.item_vectors_),
+            item2vec_item_vectors=unit_items,
             items_als=items_als,
             items_item2vec=load_index(folder / layout.INDEX_ITEMS_ITEM2VEC),
             users_item2vec=load_index(folder / layout.INDEX_USERS_ITEM2VEC),

@@ -99,12 +99,23 @@ def test_models_lists_every_family_with_the_bundles_own_metrics(built, service):
     assert [m["name"] for m in listed["models"] if m["default"]] == ["als"]
 
 
+@pytest.fixture(scope="module")
+def loaded(built):
+    """The e2e bundle loaded in this process, as the service loads it."""
+    return LoadedBundle.load(resolve(built[0] / "artifacts", "e2e"))
+
+
 @pytest.mark.parametrize("model", NAMES)
-def test_every_model_is_served_by_name(built, service, model):
-    """/recommend?model= answers best first, held items excluded, for every family and the blend."""
+def test_every_model_is_served_by_name(built, service, loaded, model):
+    """/recommend?model= answers that model's own list (the family of that name, asked directly), best first,
+    held items excluded, for every family, the blend and the ranker."""
     folder, synth = built
     body = service.get("/recommend", user="p3", k=10, model=model).json()
     assert body["model"] == model and len(body["items"]) == 10
+    named = loaded.models[model]
+    assert named.name == model
+    ids, _ = named.recommend(np.array([loaded.user("p3")]), loaded.history, 10)
+    assert [item["item"] for item in body["items"]] == [loaded.item_ids[i] for i in ids[0]]
     held = set(synth.clicks.filter(synth.clicks["user_id"] == "p3")["item_id"])
     assert not held & {item["item"] for item in body["items"]}
     scores = [item["score"] for item in body["items"]]

@@ -68,6 +68,7 @@ class Features:
         fitted: Mapping[str, Recommender],
         holders: np.ndarray,
         transitions: sp.csr_matrix,
+        unit_items: np.ndarray | None = None,
     ) -> None:
         self.blend, self.depth = blend, depth
         self.popularity = np.log1p(holders.astype(np.float32))
@@ -76,17 +77,26 @@ class Features:
         als, self.item2vec, self.cooc = (fitted.get(name) for name in ("als", "item2vec", "cooccurrence"))
         self.item_factors = None if als is None else als.item_factors_  # type: ignore[attr-defined]
         self.user_factors: UserQuery | None = None if als is None else lambda users, _: als.user_factors_[users]  # type: ignore[attr-defined]
-        self.unit_items = None if self.item2vec is None else l2_normalize(self.item2vec.item_vectors_)  # type: ignore[attr-defined]
+        if unit_items is None and self.item2vec is not None:
+            unit_items = l2_normalize(self.item2vec.item_vectors_)  # type: ignore[attr-defined]
+        self.unit_items = unit_items
 
     @classmethod
     def of(
-        cls, blend: Blend, depth: int, fitted: Mapping[str, Recommender], history: History, transitions: sp.csr_matrix
+        cls,
+        blend: Blend,
+        depth: int,
+        fitted: Mapping[str, Recommender],
+        history: History,
+        transitions: sp.csr_matrix,
+        unit_items: np.ndarray | None = None,
     ) -> Features:
         """The features of ``blend``'s candidates, read from the ``fitted`` models (by family name: ALS's factors,
         item2vec's vectors, the co-occurrence counts), the ``history`` they were fitted on and that history's
-        ``transitions`` (recsys.matrices.read_transitions)."""
+        ``transitions`` (recsys.matrices.transitions). ``unit_items``: item2vec's item vectors L2-normalised, where
+        the caller holds them already (the service: one copy of 2.2M x 100 floats, not two)."""
         holders = np.bincount(history.user_items.indices, minlength=history.n_items)
-        return cls(blend, depth, fitted, holders, transitions)
+        return cls(blend, depth, fitted, holders, transitions, unit_items)
 
     def for_new_users(self, blend: Blend, user_factors: UserQuery) -> Features:
         """The same features for rows of a history the models were not fitted on (a service's new users): the
@@ -183,6 +193,7 @@ class Ranker:
 
     def __init__(self, features: Features, booster: Any) -> None:
         self.features, self.booster = features, booster
+        self._fused = features.names.index("fused")  # the tie-break column
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         users = np.asarray(users)
@@ -191,7 +202,7 @@ class Ranker:
             chosen = users[block]
             candidates = self.features.build(chosen, history)
             scores = np.asarray(self.booster.predict(candidates.features), np.float32)
-            fused = candidates.features[:, self.features.names.index("fused")]
+            fused = candidates.features[:, self._fused]
             return top_per_row(candidates.rows, candidates.items, scores, len(chosen), k, fused)
 
         return in_blocks(len(users), RANK_BLOCK, rank, k)

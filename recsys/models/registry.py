@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from recsys import schemas as S
 from recsys.layout import RankerSplit, Tables
-from recsys.matrices import read_history, read_holdout, read_transitions
+from recsys.matrices import read_history, read_holdout, transitions
 from recsys.models.als import ALS
 from recsys.models.base import Family, History, Inputs, Recommender
 from recsys.models.blend import Blend
@@ -90,8 +91,8 @@ class FittedModels:
     def features(self, tables: Tables, settings: Settings) -> Features:
         """The second stage's features of these models' candidates (``tables``: the ones they were fitted on, for
         the directional next-song counts)."""
-        transitions = read_transitions(tables.sequences, tables.n_items)
-        return Features.of(self.blend, settings.ranker.candidates, self.models, self.history, transitions)
+        followed = transitions(S.read_sequences(tables.sequences), tables.n_items)
+        return Features.of(self.blend, settings.ranker.candidates, self.models, self.history, followed)
 
     def with_ranker(self, booster: Any, tables: Tables, settings: Settings) -> FittedModels:
         """These models and the ranker whose ``booster`` re-ranks their candidates."""

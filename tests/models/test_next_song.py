@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys import schemas as S
-from recsys.matrices import read_recent_items, read_transitions
+from recsys.matrices import recent_items, transitions
 from recsys.models import Blend, History, Item2Vec
 from recsys.models.blend import fuse
 from recsys.settings import Item2VecSettings
@@ -16,7 +16,7 @@ from recsys.settings import Item2VecSettings
 def test_recent_items_are_the_last_of_each_sequence_padded_on_the_left(tmp_path):
     table = pa.table({S.USER_IDX: [2, 0], S.ITEMS: [[5, 6, 7, 8], [9]]}, schema=S.SEQUENCES_SCHEMA)
     pq.write_table(table, tmp_path / "part.parquet")
-    recent = read_recent_items(str(tmp_path), n_users=3, length=3)
+    recent = recent_items(S.read_sequences(str(tmp_path)), n_users=3, length=3)
     assert recent.tolist() == [[-1, -1, 9], [-1, -1, -1], [6, 7, 8]]
 
 
@@ -25,8 +25,8 @@ def test_transitions_count_each_item_directly_followed_by_another_within_a_list(
     lists = [[5, 6, 7], [], [6, 5, 6], [1]]
     table = pa.table({S.USER_IDX: [0, 1, 2, 3], S.ITEMS: lists}, schema=S.SEQUENCES_SCHEMA)
     pq.write_table(table, tmp_path / "part.parquet")
-    transitions = read_transitions(str(tmp_path), n_items=8)
-    assert {(a, b): int(transitions[a, b]) for a, b in zip(*transitions.nonzero(), strict=True)} == {
+    followed = transitions(S.read_sequences(str(tmp_path)), n_items=8)
+    assert {(a, b): int(followed[a, b]) for a, b in zip(*followed.nonzero(), strict=True)} == {
         (5, 6): 2,
         (6, 7): 1,
         (6, 5): 1,

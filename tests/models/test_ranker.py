@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from recsys import schemas as S
 from recsys.continuation import seeded_history
 from recsys.layout import RANKER_MODEL
-from recsys.matrices import read_transitions
+from recsys.matrices import transitions
 from recsys.models.base import Inputs
 from recsys.models.blend import Blend
 from recsys.models.ranker import Candidates, Features, Ranker, top_per_row
@@ -59,7 +60,7 @@ def trained(planted):
 
 
 def _transitions(tables):
-    return read_transitions(tables.sequences, tables.n_items)
+    return transitions(S.read_sequences(tables.sequences), tables.n_items)
 
 
 def test_the_ranker_learns_the_planted_next_song_at_least_as_well_as_the_blend(trained, planted):
