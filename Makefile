@@ -114,6 +114,7 @@ $(BENCH_BUNDLE): | $(VENV)/.installed
 bench: install $(BENCH_BUNDLE)
 	$(PY) bench/spark_stages.py --rows 1000000 10000000 --als-rows 10000000 --record
 	$(PY) bench/models.py --factors $(BENCH_DATA)/artifacts/big --record
+	$(PY) bench/search.py --record
 
 # The whole build and the service at 1%, 10% and 100% of the Million Playlist Dataset (docs/BENCHMARKS.md): the
 # largest size first, so the smaller ones' figures are fresh when the report is written (about 2 hours on 2 cores);

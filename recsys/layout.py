@@ -27,9 +27,11 @@ INDEX_ITEMS_ITEM2VEC = "indexes/items_item2vec.faiss"
 INDEX_ITEMS_ITEM2VEC_NEXT = "indexes/items_item2vec_next.faiss"  # output vectors: next-song search
 INDEX_USERS_ITEM2VEC = "indexes/users_item2vec.faiss"
 REPORT = "report.json"
+REPORT_HTML = "report.html"  # the same evaluation with its charts, one self-contained page (GET /report)
 
 # Image bundles (jobs/index_images.py): manifest kind "images"
 IMAGES = "images.parquet"  # image_idx, image_id (path under the image folder), label, sha256, width, height
+IMAGE_THUMBNAILS = "thumbnails.parquet"  # image_idx, jpeg: what the service's page shows (never the folder)
 IMAGE_VECTORS = "vectors/images.npy"  # L2-normalised backbone features, image_idx order
 INDEX_IMAGES = "indexes/images.faiss"
 IMAGE_HEAD = "models/image_head.npz"  # weights, bias, class names: arrays only, never pickle

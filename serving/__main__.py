@@ -32,7 +32,8 @@ def print_examples(root: str, name: str, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     print(f"\nBundle {folder} is live (LATEST). Start the service:\n")
     print(f"  make serve        # or: .venv/bin/python -m serving --artifacts {root} --name {name} --port {port}\n")
-    print("Then, from another terminal:\n")
+    print(f"Then open the page in a browser: {base}/  (or a user's: {base}/?user={quote(user)})\n")
+    print("Or, from another terminal:\n")
     print(f"  curl '{base}/healthz'")
     print(f"  curl '{base}/models'")
     print(f"  curl '{base}/recommend?user={quote(user)}&k=5'")
@@ -42,6 +43,7 @@ def print_examples(root: str, name: str, host: str, port: int) -> None:
     print(f"  curl '{base}/next?items={quote(item)}&k=5'")
     print(f"  curl '{base}/similar-users?user={quote(user)}&k=5'")
     print(f"  curl '{base}/similar-items?item={quote(item)}&k=5'")
+    print(f"  curl '{base}/search?q={quote(item[:2])}&k=5'")
     print(f"  curl '{base}/readyz'")
     print(f"  curl '{base}/metrics'")
     print(f"\nOpenAPI docs: {base}/docs\n")

@@ -21,7 +21,7 @@ from serving.limits import BodyLimit
 from serving.live import LiveBundle, Refused, reload, watch
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.responses import Error
-from serving.routes import admin, health, images, recommend, similar
+from serving.routes import admin, browse, health, images, page, recommend, similar
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,13 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     app.state.primary = bundles[0]
     errors.install(app)
     routers = [health.routes, recommend.router(serving), similar.router(serving), images.router(serving, limits)]
+    routers += [browse.router(serving), page.routes]
     token = serving.admin_token.get_secret_value()
     if token:
         routers.append(admin.router(token))
     for router in routers:
         app.include_router(router)
+    app.mount("/page", page.assets(), name="page")
     # what a request answered before routing (a 413) is counted under its path where that is a route's
     paths = {route.path for router in routers for route in router.routes} | {
         getattr(route, "path", "") for route in app.routes

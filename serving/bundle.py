@@ -29,6 +29,7 @@ from recsys.models.ranker import Features, Ranker, UserQuery
 from recsys.models.registry import fused, load_all
 from recsys.models.title import TitleModel
 from recsys.settings import BlendSettings, Settings
+from serving.search import LazySearch, SearchIndex
 from serving.searched import Searched
 
 #: Answers with fewer metadata cells (items x columns) than this read them one cell at a time. In the service's
@@ -90,6 +91,17 @@ def _ranker(
     return Ranker.load(folder, Features.of(blend, settings.ranker.candidates, fitted, history, followed, unit_items))
 
 
+def _about(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What GET /bundle says of how the bundle was made (the manifest, less its file list and settings)."""
+    source = {key: value for key, value in manifest["input"].items() if value is not None and key != "fingerprint"}
+    return {
+        "created": manifest.get("created"),
+        "input": source,
+        "counts": manifest["counts"],
+        "models_fitted_on": manifest.get("models_fitted_on"),
+    }
+
+
 def _read_parquet_folder(folder: Path) -> pl.DataFrame:
     return pl.read_parquet(folder / "*.parquet")
 
@@ -118,6 +130,10 @@ class LoadedBundle:
     title: TitleModel | None  # names to tracks, where the input named its playlists
     blend_settings: BlendSettings  # how a title's list joins a model's (weights, depth, rank offset)
     evaluation: dict[str, Any] | None  # the build's evaluation ({"split", "models": metrics}), where one ran
+    about: dict[str, Any]  # how it was made: built when, from what input, its counts (GET /bundle)
+    user_names: pa.Array | None  # user_idx order: each playlist's name, where the input named them
+    user_search: LazySearch  # ids and playlist names, as a person types them (GET /search)
+    item_search: LazySearch  # ids and the words of every text metadata column
 
     @classmethod
     def load(cls, folder: Path) -> LoadedBundle:
@@ -143,6 +159,7 @@ class LoadedBundle:
         unit_items = l2_normalize(item2vec.item_vectors_)
         ranker = _ranker(folder, served, loaded, history, sequences, unit_items, settings)
         collection = Collection.of(seen)
+        held = np.diff(seen.indptr)  # items per user: who is better known ranks first in a search
         title_path = folder / layout.TITLE_MODEL
         bundle = cls(
             folder=folder,
@@ -167,6 +184,12 @@ class LoadedBundle:
             blend_settings=settings.blend,
             evaluation=manifest["evaluation"]
             and {"split": settings.evaluation.split, "models": manifest["evaluation"]},
+            about=_about(manifest),
+            user_names=users[S.NAME].to_arrow() if S.NAME in users.columns else None,
+            user_search=LazySearch(
+                lambda: SearchIndex.of(user_ids, users.select(S.NAME) if S.NAME in users.columns else None, held)
+            ),
+            item_search=LazySearch(lambda: SearchIndex.of(item_ids, items, collection.holders)),
         )
         log.info("loaded bundle %s: %d users, %d items", folder, len(user_ids), len(item_ids))
         return bundle
@@ -231,6 +254,39 @@ class LoadedBundle:
             raise NotInBundle(model, list(self.models))
         history = self.history if exclude_seen else replace(self.history, exclude_seen=False)
         return self.describe_items(*_first_row(self.models[model].recommend(np.array([u]), history, k)))
+
+    def held_items(self, user_id: str, k: int) -> tuple[int, list[dict[str, Any]]]:
+        """How many items the user holds, and the first ``k`` of them: its latest first (the order the next-song
+        models read), then the rest, most repeated first; each scored by how often the user holds it."""
+        u = self.user(user_id)
+        row = self.history.user_items[u]
+        counts = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+        latest = [int(i) for i in self.history.recent[u][::-1] if i >= 0]
+        rest = sorted(set(counts) - set(latest), key=lambda i: (-counts[i], i))
+        chosen = list(dict.fromkeys(latest + rest))[:k]
+        return len(counts), self.describe_items(np.array(chosen, np.int64), np.array([counts[i] for i in chosen]))
+
+    def item_details(self, item_ids: list[str]) -> list[dict[str, Any]]:
+        """Each item's metadata, scored by how many users hold it; an unknown id is a 404 naming ``items``."""
+        indices = self._indices(item_ids)
+        return self.describe_items(indices, self.collection.holders[indices])
+
+    def find_users(self, query: str, k: int) -> list[dict[str, Any]]:
+        """Users whose id starts with ``query`` or whose playlist name has words starting with its words, those
+        holding the most first: each with its name (where the input named playlists) and how many items it holds."""
+        found = self.user_search.find(query, k).tolist()
+        held = np.diff(self.history.user_items.indptr)
+        names = [None] * len(found) if self.user_names is None else self.user_names.take(found).to_pylist()
+        return [
+            {"user": self.user_ids[u], "name": name, "items": int(held[u])}
+            for u, name in zip(found, names, strict=True)
+        ]
+
+    def find_items(self, query: str, k: int) -> list[dict[str, Any]]:
+        """Items whose id starts with ``query`` or whose metadata has words starting with its words, the most held
+        first (scored by holders)."""
+        found = self.item_search.find(query, k)
+        return self.describe_items(found, self.collection.holders[found])
 
     def popular_items(self, k: int) -> list[dict[str, Any]]:
         """The most-held items, scored by how many users hold them."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from recsys import artifacts, layout
 from recsys.images.decode import Limits, open_rgb, preprocess
@@ -36,6 +37,7 @@ class ImageBundle:
     vectors: np.ndarray  # L2-normalised, memory-mapped
     index: Index
     head: Head | None
+    thumbnails: pa.Array | None  # image_idx order: small JPEGs (older bundles have none)
 
     @classmethod
     def load(cls, folder: Path) -> ImageBundle:
@@ -45,6 +47,10 @@ class ImageBundle:
         images = pl.read_parquet(folder / layout.IMAGES).sort("image_idx")
         ids = images["image_id"].to_list()
         head_path = folder / layout.IMAGE_HEAD
+        thumbnails_path = folder / layout.IMAGE_THUMBNAILS
+        thumbnails = None
+        if thumbnails_path.is_file():
+            thumbnails = pl.read_parquet(thumbnails_path).sort("image_idx")["jpeg"].to_arrow()
         bundle = cls(
             folder=folder,
             version=manifest["version"],
@@ -55,6 +61,7 @@ class ImageBundle:
             vectors=np.load(folder / layout.IMAGE_VECTORS, mmap_mode="r"),
             index=load_index(folder / layout.INDEX_IMAGES),
             head=Head.load(head_path) if head_path.exists() else None,
+            thumbnails=thumbnails,
         )
         log.info("loaded image bundle %s: %d images", folder, len(ids))
         return bundle
@@ -71,6 +78,15 @@ class ImageBundle:
         return [
             {"image": self.ids[i], "score": float(s), "label": self.labels[i]} for i, s in zip(ids, scores, strict=True)
         ]
+
+    def thumbnail(self, image_id: str) -> bytes | None:
+        """The image's small JPEG, looked up by id in the bundle (no path from a request reaches the disk); None
+        where the bundle was built without thumbnails."""
+        if image_id not in self.index_of:
+            raise UnknownId("image", image_id)
+        if self.thumbnails is None:
+            return None
+        return self.thumbnails[self.index_of[image_id]].as_py()
 
     def similar(self, image_id: str, k: int) -> list[dict[str, Any]]:
         if image_id not in self.index_of:

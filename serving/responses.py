@@ -121,3 +121,54 @@ class Error(BaseModel):
 
     error: str
     parameter: str | None = None
+
+
+class FoundUser(BaseModel):
+    user: str
+    name: str | None  # the playlist's name, where the input named its playlists
+    items: int  # how many items it holds
+
+
+class Found(BaseModel):
+    """GET /search: users and items whose id, or words of whose name or metadata, start with what was typed."""
+
+    query: str
+    version: str
+    users: list[FoundUser]
+    items: list[ScoredItem]  # scored by how many users hold the item
+
+
+class HeldItems(BaseModel):
+    """GET /user-items: what a user holds, its latest first; each scored by how often the user holds it."""
+
+    user: str
+    version: str
+    name: str | None
+    total: int  # how many distinct items it holds (items lists the first k)
+    items: list[ScoredItem]
+
+
+class ItemDetails(BaseModel):
+    """GET /item-details: items with their metadata, each scored by how many users hold it."""
+
+    version: str
+    items: list[ScoredItem]
+
+
+class ImagesAbout(BaseModel):
+    version: str
+    images: int
+    backbone: str
+    head: bool  # whether an upload's class is predicted
+
+
+class BundleAbout(BaseModel):
+    """GET /bundle: which bundles are live and how they were made."""
+
+    version: str | None  # the playlist bundle's; None in an image-only service
+    created: str | None
+    input: dict[str, object] | None  # what the build read: path, format, ...
+    counts: dict[str, int] | None
+    models_fitted_on: str | None
+    report: str | None  # where its evaluation report is served (GET /report), where one ran
+    images: ImagesAbout | None

@@ -247,6 +247,41 @@ def built(tmp_path_factory):
     return folder, synth
 
 
+#: flowers5's classes, one folder each.
+CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
+
+
+@pytest.fixture(scope="session")
+def photos(built, tmp_path_factory):
+    """flowers5's 250 photos, one identical copy, broken files and odd modes; indexed into the e2e root. Shared by
+    the image job's tests and the page's."""
+    import shutil
+
+    from PIL import Image
+
+    from recsys.artifacts import resolve
+    from tests.images.test_decode_and_weights import png_claiming
+
+    folder = tmp_path_factory.mktemp("photos")
+    flowers = shared_dataset("flowers5")
+    for label in CLASSES:
+        shutil.copytree(flowers / label, folder / label)
+    first_daisy = sorted((folder / "daisy").iterdir())[0]
+    shutil.copy(first_daisy, folder / "daisy" / "copy.jpg")
+    broken = folder / "broken"
+    broken.mkdir()
+    (broken / "empty.jpg").write_bytes(b"")
+    (broken / "notes.txt").write_text("not an image\n")
+    (broken / "bomb.png").write_bytes(png_claiming(60_000, 60_000))
+    (broken / "truncated.jpg").write_bytes(first_daisy.read_bytes()[:2000])
+    Image.open(first_daisy).convert("CMYK").save(folder / "cmyk.jpg")  # no folder: indexed without a label
+    artifacts = built[0] / "artifacts"
+    job = run_job("index_images.py", "--images", str(folder), "--output", str(artifacts), "--name", "photos",
+                  "--labels", "folders")  # fmt: skip
+    assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
+    return artifacts, resolve(artifacts, "photos")
+
+
 #: The named playlists of the ``named`` bundle: MPD-shaped slices whose names come from their cluster.
 NAMED_CONFIG = SynthConfig(playlists=1500, tracks=600, clusters=6, mean_length=20, seed=3)
 

@@ -76,4 +76,5 @@ def test_no_generated_request_gets_a_server_error(api_schema, mode):
             cannot_break.add(f"{operation.method.upper()} {operation.path}")
     # only routes without a parameter or a body admit no invalid request (any string is a well-formed
     # Authorization header: a wrong token is a 401, seen in the valid run)
-    assert cannot_break <= {"GET /healthz", "GET /readyz", "GET /models", "POST /admin/reload"}, cannot_break
+    parameterless = {"GET /healthz", "GET /readyz", "GET /models", "GET /bundle", "GET /report", "POST /admin/reload"}
+    assert cannot_break <= parameterless, cannot_break

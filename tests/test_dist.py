@@ -21,6 +21,7 @@ def test_dist_zip_is_importable_on_its_own(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "recsys/pipeline.py" in names and "recsys/spark/idmap.py" in names and "serving/app.py" in names
     assert not [n for n in names if n.startswith("tests/")]
+    assert {"serving/page/index.html", "serving/page/page.js", "serving/page/page.css"} <= set(names)  # GET /
     probe = "import recsys.spark.idmap as m; print(m.__file__)"
     out = subprocess.run(
         [sys.executable, "-c", probe],

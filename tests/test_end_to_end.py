@@ -430,9 +430,11 @@ def test_printed_curl_examples_work_as_printed(built, service):
         check=True,
     ).stdout
     urls = re.findall(r"curl '([^']+)'", printed)
-    assert len(urls) == 9
+    assert len(urls) == 10
     for url in urls:
         assert httpx.get(url, timeout=10).status_code == 200, url
+    pages = re.findall(r"open the page in a browser: (\S+)  \(or a user's: (\S+)\)", printed)
+    assert pages and all(httpx.get(url, timeout=10).headers["content-type"].startswith("text/html") for url in pages[0])
     posts = re.findall(r"curl -X POST '([^']+)' -H 'Content-Type: application/json' -d '([^']+)'", printed)
     assert len(posts) == 1
     for url, body in posts:

@@ -16,6 +16,8 @@ from typing import Any
 
 import matplotlib
 
+from recsys.layout import REPORT, REPORT_HTML
+
 matplotlib.use("Agg")  # files only, never a display
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -29,7 +31,7 @@ def write_reports(report: dict[str, Any], folder: Path) -> list[Path]:
     """Write report.json, report.md, report.html and the charts into ``folder``; returns the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     charts = render_charts(report)
-    written = [folder / "report.json", folder / "report.md", folder / "report.html"]
+    written = [folder / REPORT, folder / "report.md", folder / REPORT_HTML]
     written[0].write_text(json.dumps(report, indent=2))
     written[1].write_text(markdown(report))
     written[2].write_text(html_page(report, charts))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+#: The longest side of the JPEG thumbnails the image bundle keeps for the service's page (~4 KB each).
+THUMBNAIL = 160
 #: TF-Lite EfficientNet's preprocessing, which these weights were trained with (efficientnet_lite0/PROVENANCE.md).
 RESIZE, CROP = 256, 224
 MEAN, SCALE = 127.0, 128.0
@@ -63,3 +65,13 @@ def preprocess(image: Image.Image) -> np.ndarray:
     resized = image.resize((max(CROP, round(width * scale)), max(CROP, round(height * scale))), Image.BILINEAR)
     left, top = (resized.width - CROP) // 2, (resized.height - CROP) // 2
     return np.array(resized.crop((left, top, left + CROP, top + CROP)), dtype=np.uint8)  # a writable copy
+
+
+def thumbnail(image: Image.Image) -> bytes:
+    """A small JPEG of the decoded image (THUMBNAIL pixels on its longest side): what the page shows, served from
+    the bundle, so the service never reads the image folder."""
+    small = image.copy()
+    small.thumbnail((THUMBNAIL, THUMBNAIL), Image.BILINEAR)
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=80)
+    return out.getvalue()

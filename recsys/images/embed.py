@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from recsys.images.backbone import load_backbone
-from recsys.images.decode import ImageRejected, Limits, open_rgb, preprocess
+from recsys.images.decode import ImageRejected, Limits, open_rgb, preprocess, thumbnail
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Embedded:
     height: int
     vector: np.ndarray | None
     reason: str | None
+    thumbnail: bytes | None = None  # a small JPEG for the service's page (decode.thumbnail)
 
 
 def resolve_device(device: str) -> str:
@@ -50,16 +51,17 @@ def decode_threads(setting: int, device: str) -> int:
     return (os.cpu_count() or 1) if device == "cuda" else 1
 
 
-Decoded = tuple[str, str, Image.Image | ImageRejected, np.ndarray | None]  # path, sha256, image or why not, pixels
+#: path, sha256, the image or why not, its pixels for the network, its thumbnail
+Decoded = tuple[str, str, Image.Image | ImageRejected, np.ndarray | None, bytes | None]
 
 
 def _decoded(path: str, data: bytes, limits: Limits) -> Decoded:
     digest = hashlib.sha256(data or b"").hexdigest()
     try:
         image = open_rgb(data, limits)
-        return path, digest, image, preprocess(image)
+        return path, digest, image, preprocess(image), thumbnail(image)
     except ImageRejected as exc:
-        return path, digest, exc, None
+        return path, digest, exc, None, None
 
 
 def _decode_all(files: Iterable[tuple[str, bytes]], limits: Limits, threads: int, chunk: int) -> Iterator[Decoded]:
@@ -85,21 +87,23 @@ def embed_files(
     decode in parallel (decode_threads)."""
     device = resolve_device(device)
     model = None
-    pending: list[tuple[str, str, int, int, np.ndarray]] = []
+    pending: list[tuple[str, str, int, int, np.ndarray, bytes | None]] = []
 
     def flush() -> Iterator[Embedded]:
         nonlocal model
         model = model or load_backbone(backbone, device)
         vectors = model.embed(np.stack([p[4] for p in pending]))
-        for (path, digest, width, height, _), vector in zip(pending, vectors, strict=True):
-            yield Embedded(path, digest, width, height, vector, None)
+        for (path, digest, width, height, _, small), vector in zip(pending, vectors, strict=True):
+            yield Embedded(path, digest, width, height, vector, None, small)
         pending.clear()
 
-    for path, digest, image, pixels in _decode_all(files, limits, decode_threads(threads, device), 4 * batch_size):
+    for path, digest, image, pixels, small in _decode_all(
+        files, limits, decode_threads(threads, device), 4 * batch_size
+    ):
         if isinstance(image, ImageRejected):
             yield Embedded(path, digest, 0, 0, None, str(image))
             continue
-        pending.append((path, digest, image.width, image.height, pixels))
+        pending.append((path, digest, image.width, image.height, pixels, small))
         if len(pending) >= batch_size:
             yield from flush()
     if pending:

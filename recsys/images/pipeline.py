@@ -25,7 +25,7 @@ from recsys.images.embed import resolve_device
 from recsys.images.report import write_image_report
 from recsys.index import load_index
 from recsys.index.written import write_index
-from recsys.layout import IMAGE_HEAD, IMAGE_VECTORS, IMAGES, INDEX_IMAGES, REJECTS
+from recsys.layout import IMAGE_HEAD, IMAGE_THUMBNAILS, IMAGE_VECTORS, IMAGES, INDEX_IMAGES, REJECTS
 from recsys.models.base import l2_normalize
 from recsys.settings import ImagesSettings, Settings
 from recsys.spark.files import InputFile, fingerprint, list_files
@@ -133,7 +133,8 @@ def build_image_bundle(spark: SparkSession, request: ImageRequest, settings: Set
         if accepted.is_empty():
             raise ValueError(f"{request.images}: no image could be read ({rejects.height} rejected)")
         accepted = accepted.with_row_index("image_idx")
-        accepted.drop("vector", "path", "reason").write_parquet(bundle.path(IMAGES))
+        accepted.drop("vector", "path", "reason", "thumbnail").write_parquet(bundle.path(IMAGES))
+        accepted.select("image_idx", pl.col("thumbnail").alias("jpeg")).write_parquet(bundle.path(IMAGE_THUMBNAILS))
         vectors = l2_normalize(np.stack(accepted["vector"].to_numpy()))
         np.save(bundle.path(IMAGE_VECTORS), vectors)
 

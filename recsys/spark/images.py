@@ -16,7 +16,7 @@ from recsys.images.decode import Limits
 from recsys.images.embed import embed_files
 from recsys.settings import ImagesSettings
 
-EMBEDDED = "path string, sha256 string, width int, height int, vector array<float>, reason string"
+EMBEDDED = "path string, sha256 string, width int, height int, vector array<float>, reason string, thumbnail binary"
 
 
 def embedded(spark: SparkSession, folder: str, s: ImagesSettings) -> DataFrame:
@@ -29,6 +29,7 @@ def embedded(spark: SparkSession, folder: str, s: ImagesSettings) -> DataFrame:
         F.lit(0).alias("height"),
         F.lit(None).cast("array<float>").alias("vector"),
         F.format_string(f"%,d bytes is over the limit of {s.max_bytes:,}", F.col("length")).alias("reason"),
+        F.lit(None).cast("binary").alias("thumbnail"),
     )
     limits = Limits(s.max_bytes, s.max_pixels)
     backbone, device, batch_size, threads = s.backbone, s.device, s.batch_size, s.decode_threads
@@ -47,7 +48,7 @@ def embedded(spark: SparkSession, folder: str, s: ImagesSettings) -> DataFrame:
         for e in embed_files(rows, backbone, device, batch_size, limits, threads):
             vector = None if e.vector is None else e.vector.astype(np.float32)
             out.append({"path": e.path, "sha256": e.sha256, "width": e.width, "height": e.height,
-                        "vector": vector, "reason": e.reason})  # fmt: skip
+                        "vector": vector, "reason": e.reason, "thumbnail": e.thumbnail})  # fmt: skip
             if len(out) >= batch_size:
                 yield pd.DataFrame(out)
                 out = []

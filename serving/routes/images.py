@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from recsys.images.decode import ImageRejected, Limits
 from recsys.settings import ServingSettings
@@ -28,6 +28,19 @@ def router(serving: ServingSettings, limits: Limits) -> APIRouter:
     ) -> SimilarImages:
         """Images whose CNN embeddings are closest by cosine to an indexed image (its path under the folder)."""
         return SimilarImages(image=image, version=bundle.version, images=bundle.similar(image, k))
+
+    @routes.get(
+        "/images/thumbnail",
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}}, 404: {"model": Error}},
+    )
+    def image_thumbnail(bundle: Images, image: Annotated[str, Query(min_length=1)]) -> Response:
+        """An indexed image's thumbnail (a small JPEG the job kept in the bundle), by its id: what the page shows.
+        The id is looked up in the bundle; nothing from the request reaches the file system."""
+        data = bundle.thumbnail(image)
+        if data is None:
+            return error(404, "this image bundle keeps no thumbnails: rebuild it with jobs/index_images.py", "image")
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
 
     @routes.post("/similar-images", response_model=UploadSimilarImages, responses={413: {"model": Error}})
     async def similar_to_upload(

@@ -1,5 +1,6 @@
 """spark-submit jobs/index_images.py on flowers5 plus broken files, then /similar-images over HTTP."""
 
+import io
 import json
 import shutil
 import subprocess
@@ -13,36 +14,12 @@ from PIL import Image
 
 from recsys import layout
 from recsys.artifacts import resolve, verify
-from tests.conftest import Service, metric_values, run_job, shared_dataset
+from tests.conftest import CLASSES, Service, metric_values, run_job, shared_dataset
 from tests.images.test_decode_and_weights import encoded, png_claiming
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
 UPLOAD_LIMIT = 2_000_000
-
-
-@pytest.fixture(scope="module")
-def photos(built, tmp_path_factory):
-    """flowers5's 250 photos, one identical copy, broken files and odd modes; indexed into the e2e root."""
-    folder = tmp_path_factory.mktemp("photos")
-    flowers = shared_dataset("flowers5")
-    for label in CLASSES:
-        shutil.copytree(flowers / label, folder / label)
-    first_daisy = sorted((folder / "daisy").iterdir())[0]
-    shutil.copy(first_daisy, folder / "daisy" / "copy.jpg")
-    broken = folder / "broken"
-    broken.mkdir()
-    (broken / "empty.jpg").write_bytes(b"")
-    (broken / "notes.txt").write_text("not an image\n")
-    (broken / "bomb.png").write_bytes(png_claiming(60_000, 60_000))
-    (broken / "truncated.jpg").write_bytes(first_daisy.read_bytes()[:2000])
-    Image.open(first_daisy).convert("CMYK").save(folder / "cmyk.jpg")  # no folder: indexed without a label
-    artifacts = built[0] / "artifacts"
-    job = run_job("index_images.py", "--images", str(folder), "--output", str(artifacts), "--name", "photos",
-                  "--labels", "folders")  # fmt: skip
-    assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
-    return artifacts, resolve(artifacts, "photos")
 
 
 def test_the_bundle_reports_what_the_photo_projects_did_by_hand(photos):
@@ -70,6 +47,11 @@ def test_the_bundle_reports_what_the_photo_projects_did_by_hand(photos):
     assert len(curve) == 4 and curve[-1] > curve[0]
     assert (bundle / "learning_curve.png").stat().st_size > 10_000
     assert "knn_precision@5" in (bundle / "report.md").read_text()
+    # a thumbnail per indexed image, for the service's page: small JPEGs inside the bundle
+    thumbnails = pl.read_parquet(bundle / layout.IMAGE_THUMBNAILS)
+    assert thumbnails.height == 251 and layout.IMAGE_THUMBNAILS in manifest["files"]
+    sizes = [Image.open(io.BytesIO(jpeg)).size for jpeg in thumbnails["jpeg"].to_list()]
+    assert max(max(size) for size in sizes) == 160 and all(min(size) > 0 for size in sizes)
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +77,15 @@ def test_similar_images_by_id(service):
     assert all(-1.0 <= f["score"] <= 1.0 for f in found) and found[0]["score"] >= found[-1]["score"]
     missing = service.get("/similar-images", image="roses/nope.jpg")
     assert missing.status_code == 404 and missing.json()["parameter"] == "image"
+
+
+def test_thumbnails_are_served_by_id_from_the_bundle_and_no_path_reaches_the_disk(service, photos):
+    answer = service.get("/images/thumbnail", image="roses/10090824183_d02c613f10_m.jpg")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg"
+    assert max(Image.open(io.BytesIO(answer.content)).size) == 160
+    for escape in ("../../../../etc/passwd", "/etc/passwd", str(photos[1] / layout.IMAGE_THUMBNAILS)):
+        refused = service.get("/images/thumbnail", image=escape)
+        assert refused.status_code == 404 and refused.json()["parameter"] == "image", escape
 
 
 def test_an_upload_is_embedded_and_classified(service):
