@@ -65,7 +65,9 @@ def measure(source: InputSpec, settings: Settings, work: Path, seed: int) -> dic
     trees, trained = train_trees(ranker_split, settings)
     trained["seconds"] = round(time.perf_counter() - start, 1)
     # the trees rank what members fitted on the whole training part list, as a bundle's would
-    fitted = fit_models(test_tables, settings).with_ranker(trees, test_tables, settings)
+    fitted = fit_models(test_tables, settings)
+    if trees is not None:  # else declined (too few labels, or no better than the blend on its stopping users)
+        fitted = fitted.with_ranker(trees, test_tables, settings)
     users, relevant = group_by_user(*read_holdout(str(work / "test" / "holdout")))
     result: dict[str, object] = {"seed": seed, "test_users": len(users), "ranker_training": trained}
     for model in fitted.all():
@@ -74,6 +76,8 @@ def measure(source: InputSpec, settings: Settings, work: Path, seed: int) -> dic
             f"recall@{K}": round(M.recall_at_k(ids, relevant, K), 4),
             f"ndcg@{K}": round(M.ndcg_at_k(ids, relevant, K), 4),
         }
+    if trees is None:
+        return result
     candidates = fitted.models["ranker"].features.build(users, fitted.history)  # type: ignore[attr-defined]
     held_users, held_items = read_holdout(str(work / "test" / "holdout"))
     labels = candidates.labels(users, held_users, held_items, fitted.history.n_items)
@@ -97,8 +101,11 @@ def main(argv: list[str]) -> int:
             work = (args.work or Path(scratch)) / f"seed-{seed}"
             results.append(measure(InputSpec(args.input, args.format), settings, work, seed))
             print(json.dumps(results[-1]), flush=True)
-    gains = [r["ranker"][f"recall@{K}"] / r["blend"][f"recall@{K}"] - 1 for r in results]  # type: ignore[index]
+    ranked = [r for r in results if "ranker" in r]
+    gains = [r["ranker"][f"recall@{K}"] / r["blend"][f"recall@{K}"] - 1 for r in ranked]  # type: ignore[index]
     print(f"ranker over blend, recall@{K}: mean {np.mean(gains):+.1%} over {len(gains)} seeds ({gains})")
+    if len(ranked) < len(results):
+        print(f"no ranker (declined, see ranker_training) for {len(results) - len(ranked)} of {len(results)} seeds")
     return 0
 
 

@@ -64,10 +64,12 @@ class Tables:
 @dataclass(frozen=True)
 class RankerSplit:
     """Where the ranker's training split was written (recsys/spark/protocol.py): the tables its first stage is
-    fitted on, and the held-out last items that label their candidates."""
+    fitted on, the held-out items that label their candidates, and (split=users) the ratings and sequences tables
+    of what the held-out users show."""
 
     tables: Tables
     holdout: str
+    given: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

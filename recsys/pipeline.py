@@ -89,7 +89,8 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
                         )
                         trees, _ = train_trees(carved, settings, spark)
                         shutil.rmtree(bundle.path("_ranker"))
-                    fitted = fitted.with_ranker(trees, paths, settings)
+                    if trees is not None:
+                        fitted = fitted.with_ranker(trees, paths, settings)
                 user_items = fitted.history.user_items
             else:  # the evaluated models saw all but a sliver of the log: publish them, with the whole history
                 fitted = evaluated

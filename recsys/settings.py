@@ -178,10 +178,11 @@ class RankerSettings(Section):
         "it as model=ranker. Off: it does not beat the blend yet (docs/models.md).",
     )
     users: int = Field(
-        20_000,
+        50_000,
         ge=1,
-        description="Playlists drawn to label the trees' training pairs (a seeded share, about this many of all); "
-        "those shorter than evaluation.min_items give no label, so fewer are labelled where many are short.",
+        description="Users drawn to label the trees' training pairs, carved as the evaluation carves its test (a "
+        "seeded share, about this many of all; split=users: at most its holdout_fraction); those shorter than "
+        "evaluation.min_items give no label, so fewer are labelled where many are short.",
     )
     candidates: int = Field(100, ge=1, description="Items each member lists per user; their union is re-ranked.")
     learning_rate: float = Field(0.03, gt=0.0, description="LightGBM's shrinkage.")

@@ -1,7 +1,7 @@
 """spark-submit jobs/evaluate.py on real data: held-out users (strong generalisation) on yes_small.
 
 item2vec trains 20 epochs here instead of the default 100 (a minute less on 2 cores): this tests the protocol and
-its reports; test_quality_yes_small tests the defaults' quality.
+its reports; test_quality_yes_small tests the defaults' quality. The ranker is trained and reported too.
 """
 
 import json
@@ -14,7 +14,7 @@ from tests.conftest import run_job, shared_dataset
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-PERSONALISED = ("cooccurrence", "item2vec", "als", "ease", "user_knn", "blend")
+PERSONALISED = ("cooccurrence", "item2vec", "als", "ease", "user_knn", "blend", "ranker")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def evaluated(tmp_path_factory):
     job = run_job(
         "evaluate.py",
         *("--input", str(shared_dataset("yes_small")), "--format", "yes", "--split", "users"),
-        *("--output", str(out), "--set", "item2vec.epochs=20"),
+        *("--output", str(out), "--set", "item2vec.epochs=20", "--set", "ranker.enabled=true"),
     )
     assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
     return out, json.loads((out / "report.json").read_text()), job.stdout
@@ -42,6 +42,17 @@ def test_held_out_users_are_folded_in_and_ranked(evaluated):
     assert all(recall[name] > 4 * recall["popularity"] for name in PERSONALISED)
     assert recall["popularity"] < recall["implicit_direct"] < recall["als"]
     assert "implicit_direct" in stdout and "reports:" in stdout
+
+
+def test_the_rankers_labels_are_held_out_users_as_the_test_is(evaluated):
+    """The trees learn the task they are scored on: their labels are carved as this split carves its test (20%
+    of the training part's eligible users left out, their items predicted from the rest, ALS folded in), not next
+    items. Measured 2026-12-03: 2,648 labelled users, 37 trees, ranker 0.2029 against the blend's 0.2002; taught
+    next items instead, trees ranked MovieLens's held-out users at 0.091 against the blend's 0.206."""
+    _, report, _ = evaluated
+    assert 2000 < report["ranker"]["users"] < 3500  # next items would label every eligible playlist, ~13k
+    recall = {name: scores["recall@10"] for name, scores in report["models"].items()}
+    assert recall["ranker"] > 0.97 * recall["blend"]
 
 
 def test_every_metric_and_curve_is_reported(evaluated):

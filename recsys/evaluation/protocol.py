@@ -16,9 +16,8 @@ from recsys.evaluation.challenge import evaluate_challenge
 from recsys.evaluation.offline import DEPTH, Evaluation, evaluate, format_table, sample_users
 from recsys.evaluation.reference import ImplicitDirect
 from recsys.layout import SplitTables
-from recsys.matrices import read_history, read_holdout
+from recsys.matrices import read_holdout
 from recsys.models.base import History
-from recsys.models.confidence import Collection
 from recsys.models.ranker import Ranker
 from recsys.models.registry import FittedModels, fit_models, train_trees
 from recsys.models.title import TitleModel
@@ -46,15 +45,6 @@ class NothingToEvaluate(ValueError):
     """The split held nothing out: the log is too small for it (the build goes on without a report)."""
 
 
-def given_history(given: tuple[str, str], train: History, settings: Settings) -> History:
-    """The training history with the held-out users' given items (their ratings and sequences tables) added:
-    what the models see of users they were not trained on."""
-    n_users, n_items = train.user_items.shape
-    shown = read_history(*given, n_users, n_items, settings.item2vec.context_items)
-    has_given = (shown.recent >= 0).any(axis=1, keepdims=True)
-    return History((train.user_items + shown.user_items).tocsr(), np.where(has_given, shown.recent, train.recent))
-
-
 def run_evaluation(
     written: SplitTables,
     settings: Settings,
@@ -80,14 +70,14 @@ def run_evaluation(
     trees = None
     if written.ranker is not None:
         booster, trees = train_trees(written.ranker, settings, spark)
-        fitted = fitted.with_ranker(booster, paths, settings)
+        if booster is not None:
+            fitted = fitted.with_ranker(booster, paths, settings)
     with stage("implicit ALS with its defaults (reference)"):
         reference = ImplicitDirect(settings.als.seed).fit(fitted.history.user_items)
     history = fitted.history
     if written.given is not None:
-        history = given_history(written.given, fitted.history, settings)
         test_users = np.unique(users)
-        fitted.als.fold_in_users(test_users, history.user_items, Collection.of(fitted.history.user_items))
+        history = fitted.shown(written.given, test_users, settings)
         reference.fold_in_users(test_users, history.user_items)
     by_category = None
     with stage("ranking"):

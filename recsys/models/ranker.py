@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.evaluation.metrics import ndcg_at_k
 from recsys.layout import RANKER_MODEL, writable
 from recsys.models.base import History, Recommender, binary_mean_rows, in_blocks, l2_normalize
 from recsys.models.blend import Blend
@@ -35,6 +36,11 @@ from recsys.settings import RankerSettings
 UserQuery = Callable[[np.ndarray, History], np.ndarray]
 #: Users whose candidates are built and scored at once: their pairs x features bound the memory.
 RANK_BLOCK = 2048
+
+
+class TooFewLabels(ValueError):
+    """Too few labelled users whose candidates hold their held-out item to both grow and stop the trees (a small
+    log): the build goes on without a ranker, saying so."""
 
 
 @dataclass(frozen=True)
@@ -263,7 +269,7 @@ def train_ranker(
     blend's members were fitted on it, so the labels are items they did not see). A seeded
     ``settings.validation_share`` of those users with a held-out item among their candidates decides when to stop
     adding trees; users without one teach nothing (binary labels, all negative) and are left out. Returns the
-    ranker and what training measured."""
+    ranker and what training measured; raises TooFewLabels where either part would hold no such user."""
     import lightgbm
 
     users = np.unique(held_users)
@@ -271,6 +277,11 @@ def train_ranker(
     labels = candidates.labels(users, held_users, held_items, history.n_items)
     reached = np.bincount(candidates.rows, weights=labels, minlength=len(users)) > 0
     stopping = np.random.default_rng(settings.seed).random(len(users)) < settings.validation_share
+    if not (reached & ~stopping).any() or not (reached & stopping).any():
+        raise TooFewLabels(
+            f"{int(reached.sum())} of {len(users)} labelled users have their held-out item among the candidates: "
+            "too few to grow and stop the trees (ranker.users, ranker.validation_share)"
+        )
     fit_rows, stop_rows = (reached & ~stopping)[candidates.rows], (reached & stopping)[candidates.rows]
     names = list(feature_names or features.names)
     params = {  # binary labels with NDCG@10 over each user's candidates to stop by: on yes_small's validation
@@ -302,10 +313,28 @@ def train_ranker(
         valid_sets=[valid],
         callbacks=[lightgbm.early_stopping(settings.patience, verbose=False)],
     )
+    ranker = Ranker(features, booster)
+    fused = candidates.features[:, features.names.index("fused")]
     summary = {
         "users": len(users),
         "candidate_recall": float(reached.mean()) if len(users) else 0.0,
         "pairs": len(labels),
         "trees": booster.best_iteration,
+        # on the stopping users: the trees' order against the blend's (its fused score) over the same candidates
+        "stopping_ndcg@10": {
+            "trees": _ndcg(candidates, stop_rows, labels, np.asarray(booster.predict(candidates.features)), fused),
+            "blend": _ndcg(candidates, stop_rows, labels, fused, fused),
+        },
     }
-    return Ranker(features, booster), summary
+    return ranker, summary
+
+
+def _ndcg(candidates: Candidates, mask: np.ndarray, labels: np.ndarray, scores: np.ndarray, then: np.ndarray) -> float:
+    """NDCG@10 of the ``mask``ed pairs' users when ranked by ``scores`` (ties by ``then``), their labelled pairs
+    relevant: the yardstick the trees stop by, put to the blend's order too."""
+    rows, items = candidates.rows[mask], candidates.items[mask]
+    ids, _ = top_per_row(rows, items, scores[mask].astype(np.float32), int(rows.max()) + 1, 10, then[mask])
+    users = np.unique(rows)
+    positive = labels[mask] > 0
+    relevant = np.split(items[positive], np.searchsorted(rows[positive], users[1:]))
+    return round(ndcg_at_k(ids[users], relevant, 10), 4)

@@ -6,9 +6,12 @@ and one line here; the blend then fuses it wherever ``blend`` has a weight named
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
+
+import numpy as np
 
 from recsys import schemas as S
 from recsys.layout import RankerSplit, Tables
@@ -16,14 +19,17 @@ from recsys.matrices import read_history, read_holdout, transitions
 from recsys.models.als import ALS
 from recsys.models.base import Family, History, Inputs, Recommender
 from recsys.models.blend import Blend
+from recsys.models.confidence import Collection
 from recsys.models.cooccurrence import CoOccurrence
 from recsys.models.ease import EASE
 from recsys.models.item2vec import Item2Vec
 from recsys.models.popularity import Popularity
-from recsys.models.ranker import Features, Ranker, train_ranker
+from recsys.models.ranker import Features, Ranker, TooFewLabels, train_ranker
 from recsys.models.user_knn import UserKNN
 from recsys.settings import BlendSettings, Settings
 from recsys.stages import stage
+
+log = logging.getLogger(__name__)
 
 #: Every family, baselines first: the order of the evaluation report and of GET /models.
 FAMILIES: tuple[type[Family], ...] = (Popularity, CoOccurrence, Item2Vec, ALS, EASE, UserKNN)
@@ -94,6 +100,18 @@ class FittedModels:
         followed = transitions(S.read_sequences(tables.sequences), tables.n_items)
         return Features.of(self.blend, settings.ranker.candidates, self.models, self.history, followed)
 
+    def shown(self, given: tuple[str, str], users: np.ndarray, settings: Settings) -> History:
+        """The history with what held-out ``users`` show (``given``: their ratings and sequences tables) added,
+        ALS's factors for them folded in from it: what the models see of users they were not fitted on."""
+        n_users, n_items = self.history.user_items.shape
+        shown = read_history(*given, n_users, n_items, settings.item2vec.context_items)
+        has_given = (shown.recent >= 0).any(axis=1, keepdims=True)
+        history = History(
+            (self.history.user_items + shown.user_items).tocsr(), np.where(has_given, shown.recent, self.history.recent)
+        )
+        self.als.fold_in_users(users, history.user_items, Collection.of(self.history.user_items))
+        return history
+
     def with_ranker(self, booster: Any, tables: Tables, settings: Settings) -> FittedModels:
         """These models and the ranker whose ``booster`` re-ranks their candidates."""
         ranker = Ranker(self.features(tables, settings), booster)
@@ -114,13 +132,24 @@ def fit_models(paths: Tables, settings: Settings, spark: Any = None) -> FittedMo
     return FittedModels(history, train_all(Inputs(paths, history, spark), settings))
 
 
-def train_trees(split: RankerSplit, settings: Settings, spark: Any = None) -> tuple[Any, dict[str, Any]]:
+def train_trees(split: RankerSplit, settings: Settings, spark: Any = None) -> tuple[Any | None, dict[str, Any]]:
     """The ranker's trees: every family fitted on ``split``'s tables, their candidates for its labelled users
     scored by what they missed. Returns LightGBM's booster (to re-rank models fitted on more of the log: the
-    evaluation's, the bundle's) and what training measured."""
+    evaluation's, the bundle's), or None where the split labelled too few users (logged), and what training
+    measured."""
     with stage("ranker: first stage on its split"):
         first = fit_models(split.tables, settings, spark)
     with stage("ranker: trees"):
         held = read_holdout(split.holdout)
-        ranker, summary = train_ranker(first.features(split.tables, settings), first.history, *held, settings.ranker)
+        history = first.history if split.given is None else first.shown(split.given, np.unique(held[0]), settings)
+        try:
+            ranker, summary = train_ranker(first.features(split.tables, settings), history, *held, settings.ranker)
+        except TooFewLabels as exc:
+            log.warning("no ranker: %s", exc)
+            return None, {"users": len(np.unique(held[0])), "skipped": str(exc)}
+    ndcg = summary["stopping_ndcg@10"]
+    if ndcg["trees"] <= ndcg["blend"]:  # a small log's few labels: trees that would serve worse than the blend
+        reason = f"on its stopping users the trees' NDCG@10 {ndcg['trees']} does not beat the blend's {ndcg['blend']}"
+        log.warning("no ranker: %s", reason)
+        return None, summary | {"skipped": reason}
     return ranker.booster, summary

@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame
 
 from recsys import schemas as S
 from recsys.layout import RankerSplit, SplitTables, Tables
-from recsys.settings import EvaluationSettings, Settings
+from recsys.settings import EvaluationSettings, RankerSettings, Settings
 from recsys.spark import splits, tables
 from recsys.spark.ingest import write_tables
 from recsys.stages import stage
@@ -52,19 +52,43 @@ def write_split(
     return paths, split
 
 
+def ranker_labels(e: EvaluationSettings, r: RankerSettings) -> EvaluationSettings:
+    """How the ranker's labels are carved: as the evaluation carves its test, so the trees learn the task they are
+    scored on (taught next items, they ranked MovieLens's random held-out items at a third of the blend's recall:
+    docs/models.md), from up to ``ranker.users`` users. split=users keeps the evaluation's share of users out (the
+    first stage is fitted on the others); the challenge's continuations are not re-ranked, so it carves as `last`."""
+    split = "last" if e.split == "challenge" else e.split
+    fraction = e.holdout_fraction if split == "users" else 1.0
+    return e.model_copy(update={"split": split, "holdout_fraction": fraction, "max_users": r.users})
+
+
 def write_ranker_split(
     interactions: DataFrame, settings: Settings, work: Path, n_users: int, n_items: int
 ) -> RankerSplit:
-    """The ranker's labels, carved from ``interactions`` (the evaluation's training part, or the whole log) as the
-    `last` split carves its test: the last item of up to ``ranker.users`` playlists held out, the rest written as
-    the tables its first stage is fitted on. Its own seed, so its users are not the evaluation's."""
-    r, e = settings.ranker, settings.evaluation
-    labels = e.model_copy(update={"split": "last", "holdout_items": 1, "holdout_fraction": 1.0, "max_users": r.users})
+    """The ranker's labels, carved from ``interactions`` (the evaluation's training part, or the whole log) by
+    ``ranker_labels``, the rest written as the tables its first stage is fitted on. Its own seed, so its users are
+    not the evaluation's."""
+    labels = ranker_labels(settings.evaluation, settings.ranker)
+    seed = settings.ranker.seed + 1
+    if seed == settings.evaluation.seed:  # the same draw would pick the evaluation's test users, gone from here
+        seed += 1
     with stage("ranker split"):
-        paths, _ = write_split(
-            interactions, settings.model_copy(update={"evaluation": labels}), work, r.seed + 1, n_users, n_items
+        paths, split = write_split(
+            interactions, settings.model_copy(update={"evaluation": labels}), work, seed, n_users, n_items
         )
-    return RankerSplit(paths, str(work / "holdout"))
+        given = write_given(split, work)
+    return RankerSplit(paths, str(work / "holdout"), given)
+
+
+def write_given(split: splits.Split, work: Path) -> tuple[str, str] | None:
+    """What a split's held-out users show (split=users, challenge) as ratings and sequences tables under ``work``,
+    or None where every user stays in training."""
+    if split.given is None:
+        return None
+    given = (str(work / "given_ratings"), str(work / "given_sequences"))
+    tables.ratings(split.given).write.parquet(given[0])
+    tables.sequences(split.given).write.parquet(given[1])
+    return given
 
 
 def write_evaluation_split(
@@ -74,11 +98,7 @@ def write_evaluation_split(
     e = settings.evaluation
     with stage("split and training tables"):
         paths, split = write_split(interactions, settings, work, e.seed, n_users, n_items)
-        given = None
-        if split.given is not None:
-            given = (str(work / "given_ratings"), str(work / "given_sequences"))
-            tables.ratings(split.given).write.parquet(given[0])
-            tables.sequences(split.given).write.parquet(given[1])
+        given = write_given(split, work)
         categories = None
         if split.categories is not None:
             categories = {row[S.USER_IDX]: row["category"] for row in split.categories.collect()}

@@ -9,7 +9,7 @@ from recsys.layout import RANKER_MODEL
 from recsys.matrices import transitions
 from recsys.models.base import Inputs
 from recsys.models.blend import Blend
-from recsys.models.ranker import Candidates, Features, Ranker, top_per_row
+from recsys.models.ranker import Candidates, Features, Ranker, TooFewLabels, top_per_row, train_ranker
 from recsys.models.registry import train_all
 from recsys.settings import (
     ALSSettings,
@@ -113,3 +113,13 @@ def test_a_playlist_shorter_than_the_recent_window_is_ranked(trained, planted):
     short = seeded_history([history.recent[0, -1:]], history.n_items, history.recent.shape[1])
     ids, scores = ranker.recommend(np.array([0]), short, 10)
     assert (ids >= 0).all() and history.recent[0, -1] not in ids and np.isfinite(scores).all()
+
+
+def test_too_few_labelled_users_to_grow_and_stop_the_trees_is_said_not_crashed(trained, planted):
+    """One labelled user cannot both grow the trees and decide when to stop (LightGBM fails on an empty part): a
+    small log gets TooFewLabels, which the build logs and goes on without a ranker."""
+    tables, history, *_ = planted
+    models, _, _, next_song = trained
+    features = Features.of(models["blend"], SETTINGS.ranker.candidates, models, history, _transitions(tables))
+    with pytest.raises(TooFewLabels, match=r"1 of 1 labelled users have their held-out item among the candidates"):
+        train_ranker(features, history, np.array([0]), next_song[[0]], SETTINGS.ranker)

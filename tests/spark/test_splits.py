@@ -137,3 +137,21 @@ def test_challenge_split_gives_each_category_its_seeds_and_holds_out_the_rest(sp
     randoms = [given[u] for u, c in category_of.items() if not CATEGORIES[c][2]]
     assert randoms and any(g != set(range(len(g))) for g in randoms)
     assert pairs(splits.challenge(df.repartition(5), fraction=0.5, seed=7).holdout) == pairs(split.holdout)
+
+
+@pytest.mark.parametrize(
+    ("split", "carved", "fraction"),
+    [("last", "last", 1.0), ("random", "random", 1.0), ("temporal", "temporal", 1.0), ("users", "users", 0.3),
+     ("challenge", "last", 1.0)],
+)  # fmt: skip
+def test_the_rankers_labels_are_carved_as_the_evaluation_carves_its_test(split, carved, fraction):
+    """Trees taught next items ranked MovieLens's random held-out items at a third of the blend's recall: the
+    labels follow the evaluation's kind, from up to ranker.users users; held-out users keep the evaluation's
+    share (the first stage needs the others); the challenge's continuations are not re-ranked."""
+    from recsys.settings import EvaluationSettings, RankerSettings
+    from recsys.spark.protocol import ranker_labels
+
+    e = EvaluationSettings(split=split, holdout_fraction=0.3, holdout_share=0.4, max_users=100)
+    labels = ranker_labels(e, RankerSettings(users=7))
+    assert (labels.split, labels.holdout_fraction, labels.max_users) == (carved, fraction, 7)
+    assert (labels.holdout_share, labels.holdout_items, labels.min_items) == (0.4, e.holdout_items, e.min_items)
