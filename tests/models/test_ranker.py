@@ -1,16 +1,20 @@
 """The learned second stage: candidates and labels, training on items the members did not see, its text format."""
 
+import logging
+
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from recsys import schemas as S
 from recsys.continuation import seeded_history
-from recsys.layout import RANKER_MODEL
+from recsys.layout import RANKER_MODEL, RankerSplit
 from recsys.matrices import transitions
 from recsys.models.base import Inputs
 from recsys.models.blend import Blend
 from recsys.models.ranker import Candidates, Features, Ranker, TooFewLabels, top_per_row, train_ranker
-from recsys.models.registry import train_all
+from recsys.models.registry import train_all, train_trees
 from recsys.settings import (
     ALSSettings,
     BlendSettings,
@@ -123,3 +127,15 @@ def test_too_few_labelled_users_to_grow_and_stop_the_trees_is_said_not_crashed(t
     features = Features.of(models["blend"], SETTINGS.ranker.candidates, models, history, _transitions(tables))
     with pytest.raises(TooFewLabels, match=r"1 of 1 labelled users have their held-out item among the candidates"):
         train_ranker(features, history, np.array([0]), next_song[[0]], SETTINGS.ranker)
+
+
+def test_a_carve_too_small_for_trees_leaves_the_build_without_a_ranker(planted, tmp_path, caplog):
+    """train_trees, as the build and the evaluation call it: one labelled playlist gives no booster, a summary
+    saying why, and a logged warning, so the build goes on and serves every other model."""
+    tables, *_ = planted
+    holdout = pa.table({S.USER_IDX: [0], S.ITEM_IDX: [1]}, schema=S.HOLDOUT_SCHEMA)
+    pq.write_table(holdout, tmp_path / "part.parquet")
+    with caplog.at_level(logging.WARNING, logger="recsys.models.registry"):
+        booster, summary = train_trees(RankerSplit(tables, str(tmp_path)), SETTINGS)
+    assert booster is None and summary["users"] == 1 and "too few to grow and stop the trees" in summary["skipped"]
+    assert "no ranker: " in caplog.text
