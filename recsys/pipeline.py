@@ -83,7 +83,9 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
             if evaluated is None:
                 fitted = fit_models(paths, settings, spark)
                 if settings.ranker.enabled:
-                    if trees is None:  # no evaluation ran: the trees learn from a split of the whole log
+                    # no evaluation ran: the trees learn from a split of the whole log (trees an evaluation
+                    # declined are not trained again)
+                    if report is None:
                         carved = write_ranker_split(
                             indexed, settings, bundle.path("_ranker"), paths.n_users, paths.n_items
                         )

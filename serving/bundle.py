@@ -274,12 +274,13 @@ class LoadedBundle:
     def find_users(self, query: str, k: int) -> list[dict[str, Any]]:
         """Users whose id starts with ``query`` or whose playlist name has words starting with its words, those
         holding the most first: each with its name (where the input named playlists) and how many items it holds."""
-        found = self.user_search.find(query, k).tolist()
-        held = np.diff(self.history.user_items.indptr)
+        found = self.user_search.find(query, k)
+        indptr = self.history.user_items.indptr
+        held = (indptr[found + 1] - indptr[found]).tolist()  # the found rows only: this runs at every keystroke
         names = [None] * len(found) if self.user_names is None else self.user_names.take(found).to_pylist()
         return [
-            {"user": self.user_ids[u], "name": name, "items": int(held[u])}
-            for u, name in zip(found, names, strict=True)
+            {"user": self.user_ids[u], "name": name, "items": n}
+            for u, name, n in zip(found.tolist(), names, held, strict=True)
         ]
 
     def find_items(self, query: str, k: int) -> list[dict[str, Any]]:

@@ -315,6 +315,8 @@ def train_ranker(
     )
     ranker = Ranker(features, booster)
     fused = candidates.features[:, features.names.index("fused")]
+    scored = np.zeros(len(labels), np.float32)  # the trees' scores, of the stopping users' pairs only
+    scored[stop_rows] = booster.predict(candidates.features[stop_rows])
     summary = {
         "users": len(users),
         "candidate_recall": float(reached.mean()) if len(users) else 0.0,
@@ -322,7 +324,7 @@ def train_ranker(
         "trees": booster.best_iteration,
         # on the stopping users: the trees' order against the blend's (its fused score) over the same candidates
         "stopping_ndcg@10": {
-            "trees": _ndcg(candidates, stop_rows, labels, np.asarray(booster.predict(candidates.features)), fused),
+            "trees": _ndcg(candidates, stop_rows, labels, scored, fused),
             "blend": _ndcg(candidates, stop_rows, labels, fused, fused),
         },
     }
