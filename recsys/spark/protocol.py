@@ -13,6 +13,7 @@ from recsys.layout import RankerSplit, SplitTables, Tables
 from recsys.settings import EvaluationSettings, RankerSettings, Settings
 from recsys.spark import splits, tables
 from recsys.spark.ingest import write_tables
+from recsys.spark.session import release_heap
 from recsys.stages import stage
 
 
@@ -77,6 +78,7 @@ def write_ranker_split(
             interactions, settings.model_copy(update={"evaluation": labels}), work, seed, n_users, n_items
         )
         given = write_given(split, work)
+    release_heap(interactions.sparkSession)
     return RankerSplit(paths, str(work / "holdout"), given)
 
 
@@ -103,6 +105,8 @@ def write_evaluation_split(
         if split.categories is not None:
             categories = {row[S.USER_IDX]: row["category"] for row in split.categories.collect()}
     ranker = None
-    if settings.ranker.enabled:
+    if settings.ranker.enabled:  # which hands the heap back at its end
         ranker = write_ranker_split(split.train, settings, work / "ranker", n_users, n_items)
+    else:
+        release_heap(interactions.sparkSession)
     return SplitTables(e.split, split.protocol, paths, str(work / "holdout"), given, categories, ranker)

@@ -16,9 +16,11 @@ log = logging.getLogger(__name__)
 #: Driver heap per input row that local mode needs: 1 GiB carried 6.5M rows through every Spark stage and ran out
 #: in the co-occurrence stage at 66M, where 8 GiB held (docs/scaling.md); 128 bytes per row sits between the two.
 HEAP_BYTES_PER_ROW = 128
-#: Share of the machine's memory "auto" gives the local-mode driver heap: the rest is for the models that the same
-#: machine fits afterwards, while the JVM keeps what it touched.
+#: Share of the machine's memory "auto" gives the local-mode driver heap: the rest is for Spark's Python workers and
+#: the driver beside it; the models train after release_heap has handed the heap back.
 AUTO_HEAP_SHARE = 0.4
+#: Percent of the heap left free after release_heap's collection: the live set plus a little.
+FREE_AFTER_RELEASE = 10
 GIB = 1 << 30
 
 
@@ -69,6 +71,36 @@ def spark_session(settings: SparkSettings) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.log_level)
     return spark
+
+
+def release_heap(spark: SparkSession) -> None:
+    """Collect the driver JVM's heap in full and shrink it to what is still live (cached tables, metadata), handing
+    the rest back to the system.
+
+    Called where a Spark phase has written its tables and the models that read them train in Python: without it
+    the JVM keeps every page its stages touched (a local-mode driver's whole heap, 9 GiB of a 24 GiB machine at MPD
+    size) through hours of training beside it. G1 gives pages back only in a full collection, and then keeps up to
+    MaxHeapFreeRatio (70%) of the heap free, so a few GiB of cached tables would hold the whole heap: the ratio is
+    lowered for this one collection and put back, and the next stage grows the heap as it needs."""
+    jvm = spark.sparkContext._jvm
+    runtime = jvm.java.lang.Runtime.getRuntime()  # type: ignore[union-attr]
+    hotspot = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(  # type: ignore[union-attr]
+        jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")  # type: ignore[union-attr]
+    )
+    kept = {name: hotspot.getVMOption(name).getValue() for name in ("MinHeapFreeRatio", "MaxHeapFreeRatio")}
+    before = runtime.totalMemory()
+    hotspot.setVMOption("MinHeapFreeRatio", "0")  # in this order: the JVM refuses a minimum above the maximum
+    hotspot.setVMOption("MaxHeapFreeRatio", str(FREE_AFTER_RELEASE))
+    try:
+        jvm.java.lang.System.gc()  # type: ignore[union-attr]
+    finally:
+        hotspot.setVMOption("MaxHeapFreeRatio", kept["MaxHeapFreeRatio"])
+        hotspot.setVMOption("MinHeapFreeRatio", kept["MinHeapFreeRatio"])
+    log.info(
+        "driver heap: %.1f GiB committed before a full collection, %.1f GiB after",
+        before / GIB,
+        runtime.totalMemory() / GIB,
+    )
 
 
 def check_driver_heap(spark: SparkSession, rows: int) -> None:
