@@ -93,7 +93,7 @@ def test_approximate_indexes_measure_their_recall_and_filter_inside_the_search(k
 
 def test_ivfpq_is_trained_on_the_gpu_copy_where_faiss_sees_gpus(monkeypatch):
     """The GPU branch's wiring, run on the CPU: pip's faiss-cpu sees no GPU, so the copies below stand in for
-    faiss-gpu's (which needs conda and the CUDA 12 libraries; docs/models.md). Training must happen on the copy
+    faiss-gpu's (the gpu extra's wheel, with its CUDA 12 libraries; docs/models.md). Training must happen on the copy
     and come back, giving the index the CPU branch builds."""
     import faiss
 

@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 def choose_solver(settings: ALSSettings, shape: tuple[int, int], nnz: int) -> tuple[str, str]:
     """(solver, device): implicit's CUDA build first, then torch on a GPU it sees, if the data fits; else the CPU.
 
-    implicit's GPU build comes only from conda; pip users get GPU ALS through the torch solver instead. A GPU
-    that is too small for the estimated working set is skipped with a log line, not run into an out-of-memory.
+    implicit's CUDA build turns on with the gpu extra (`make install-gpu`); without it, torch's solver runs ALS on
+    any GPU torch sees. A GPU too small for the estimated working set is skipped with a log line, not run into an
+    out-of-memory.
     """
     import torch  # imported where a solver is chosen: serving a bundle never needs it
 
@@ -37,7 +38,7 @@ def choose_solver(settings: ALSSettings, shape: tuple[int, int], nnz: int) -> tu
             return ("implicit", "cuda") if implicit.gpu.HAS_CUDA else ("torch", "cuda")
     elif settings.use_gpu == "true":
         raise RuntimeError(
-            "als.use_gpu=true but no GPU is usable: implicit has no CUDA (its GPU build comes from conda) "
+            "als.use_gpu=true but no GPU is usable: implicit has no CUDA (`make install-gpu` turns it on) "
             "and torch sees no GPU"
         )
     return "implicit", "cpu"
