@@ -39,6 +39,7 @@ from recsys.settings import Settings
 from recsys.spark import idmap
 from recsys.spark.ingest import run_spark_stages
 from recsys.spark.protocol import write_evaluation_split, write_ranker_split
+from recsys.spark.session import release_heap
 from recsys.stages import recording, stage
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
 
         with stage("models on the full log"):
             if evaluated is None:
+                release_heap(spark)  # here, not after the tables: an evaluation's split would grow it again
                 fitted = fit_models(paths, settings, spark)
                 if settings.ranker.enabled:
                     # no evaluation ran: the trees learn from a split of the whole log (trees an evaluation

@@ -17,7 +17,7 @@ from recsys.layout import ITEMS, REJECTS, USERS, Tables
 from recsys.settings import Settings
 from recsys.spark import idmap, tables
 from recsys.spark.files import fingerprint, list_files
-from recsys.spark.session import check_driver_heap, release_heap
+from recsys.spark.session import check_driver_heap
 from recsys.stages import stage
 
 log = logging.getLogger(__name__)
@@ -87,5 +87,4 @@ def run_spark_stages(spark: SparkSession, source: InputSpec, settings: Settings,
     with stage("ratings, sequences, co-occurrence"):
         paths = Tables.of(folder, n_users, n_items)
         write_tables(indexed, settings, paths)
-    release_heap(spark)
     return SparkOutputs(indexed, paths, n_valid, n_rejected, fingerprint(input_files))
