@@ -378,6 +378,8 @@ def test_failed_job_leaves_the_live_bundle_alone(built, tmp_path):
         "item2vec.epochs=1",
     )
     assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
+    # the JVM's heap handed back once, before the models train in Python (no evaluation: no split to hand it back)
+    assert (job.stdout + job.stderr).count("driver heap:") == 1
     manifest = verify(resolve(tmp_path / "out", "loose"))
     assert (manifest["counts"]["rejects"], manifest["counts"]["interactions"]) == (5, 10)
     assert manifest["config"]["input"]["max_reject_ratio"] == 0.5

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from recsys.artifacts import LATEST, load_manifest, resolve
+from recsys.artifacts import LATEST, BundleError, load_manifest, resolve
+from serving.bundle import LoadedBundle
 from tests.conftest import REPO, Service, metric_values, republish
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
@@ -124,6 +125,18 @@ def test_reload_under_load_fails_no_request_and_refuses_a_corrupt_bundle(artifac
     counted = metric_values(service)
     assert counted[("recsys_bundle_reloads_total", (("result", "loaded"),))] == 2  # the first load and second
     assert counted[("recsys_bundle_reloads_total", (("result", "refused"),))] == 1
+
+
+def test_a_file_that_breaks_the_load_is_refused_for_its_checksum(artifacts):
+    """The checksums are computed beside the load, so a damaged file can break a read before its hash is done:
+    the refusal still names the file and its checksum, not the reader's error."""
+    version = republish(artifacts, "e2e")
+    damaged = artifacts / "e2e" / version / "vectors" / "als_item_factors.npy"
+    data = bytearray(damaged.read_bytes())
+    data[:6] = b"NOTNPY"  # the same size, no longer an .npy header: numpy's own error would be a ValueError
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="als_item_factors.npy does not match its checksum"):
+        LoadedBundle.load(artifacts / "e2e" / version)
 
 
 def test_metrics_count_requests_per_route_and_status_and_describe_the_bundle(built, serve):

@@ -7,6 +7,7 @@ and one line here; the blend then fuses it wherever ``blend`` has a weight named
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -63,15 +64,14 @@ def save_all(models: dict[str, Recommender], folder: Path) -> None:
         cast(Ranker, models[Ranker.name]).save(folder)
 
 
-def load_all(folder: Path, inputs: Inputs, settings: Settings) -> dict[str, Recommender]:
+def load_all(
+    folder: Path, inputs: Inputs, settings: Settings, mapper: Callable[..., Iterable[Any]] = map
+) -> dict[str, Recommender]:
     """Every family the bundle in ``folder`` holds, by name, without their blend (the service fuses the
-    variants it serves: serving/bundle.py)."""
-    models: dict[str, Recommender] = {}
-    for family in FAMILIES:
-        model = family.load(folder, inputs, settings)
-        if model is not None:
-            models[family.name] = model
-    return models
+    variants it serves: serving/bundle.py). ``mapper`` runs the families' loads: the service passes its thread
+    pool's map, since each family reads its own files and only reads ``inputs``."""
+    loads = mapper(lambda family: family.load(folder, inputs, settings), FAMILIES)
+    return {family.name: model for family, model in zip(FAMILIES, loads, strict=True) if model is not None}
 
 
 @dataclass(frozen=True)

@@ -47,16 +47,23 @@ class UserKNN:
     def fit(self, user_items: sp.csr_matrix) -> UserKNN:
         """Index the binary training matrix both ways: items x users (weighted) to find neighbours, users x items
         to score what they hold."""
-        binary = user_items.astype(bool).astype(np.float32).tocsr()
-        n_users, n_items = binary.shape
+        user_items = user_items.tocsr()
+        n_users, n_items = user_items.shape
+        binary = sp.csr_matrix(  # shares the index arrays: only the values are new
+            ((user_items.data != 0).astype(np.float32), user_items.indices, user_items.indptr), shape=user_items.shape
+        )
         weights = np.ones(n_items, dtype=np.float32)
         if self.settings.idf:
             holders = np.bincount(binary.indices, minlength=n_items)
             weights = np.log(max(n_users, 1) / np.maximum(holders, 1)).astype(np.float32)
-        lengths = np.diff(binary.indptr).astype(np.float32)
-        damping = 1.0 / np.maximum(lengths, 1.0) ** self.settings.length_exponent
+        lengths = np.diff(binary.indptr)
+        damping = 1.0 / np.maximum(lengths.astype(np.float32), 1.0) ** self.settings.length_exponent
         self.pool_ = binary
-        self.by_item_ = (sp.diags(weights) @ binary.T @ sp.diags(damping)).astype(np.float32).tocsr()
+        # weights[item] * damping[user] at each held pair, transposed: the two diagonal scalings without the
+        # sparse products and their copies of the matrix
+        scaled = binary.data * weights[binary.indices] * np.repeat(damping, lengths)
+        self.by_item_ = sp.csr_matrix((scaled, binary.indices, binary.indptr), shape=binary.shape).T.tocsr()
+        self.by_item_.eliminate_zeros()  # items every user holds weigh nothing, as the sparse products dropped
         return self
 
     def neighbours(self, queries: sp.csr_matrix) -> sp.csr_matrix:
