@@ -33,6 +33,10 @@ MISTAKES = {
         + ["--set", "ranker.leaf=3"],
         "python bench/ranker.py: error: unknown setting ranker.leaf (did you mean ranker.leaves?)",
     ),
+    "bench/split_stage.py against a commit that is not there": (
+        [sys.executable, str(REPO / "bench" / "split_stage.py"), "--playlists", "10", "--against", "no-such"],
+        "python bench/split_stage.py: error: --against no-such: no such commit here",
+    ),
     "items with a format that has none": (
         [sys.executable, str(REPO / "jobs" / "build_embeddings.py"), "--input", "x", "--format", "yes", "--items", "x"]
         + ["--output", "out"],

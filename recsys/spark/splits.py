@@ -46,22 +46,26 @@ def uniform(*columns: Column | str, seed: int) -> Column:
     return F.pmod(F.xxhash64(*columns, F.lit(seed)), F.lit(1_000_000)) / 1_000_000.0
 
 
+def _drawn(interactions: DataFrame, fraction: float, seed: int) -> tuple[DataFrame, DataFrame]:
+    """The rows of a seeded ``fraction`` of users, and everyone else's. A split ranks and counts the drawn users'
+    rows only: at MPD size ``evaluation.max_users`` draws 1% of playlists, and a window over the whole log sorted
+    all 66M rows to mark 10,000 users' last items, once for each table written from the training part."""
+    drawn = uniform(S.USER_IDX, seed=seed) < fraction
+    return interactions.where(drawn), interactions.where(~drawn)
+
+
 def last_items(interactions: DataFrame, n: int, fraction: float, min_items: int, seed: int) -> Split:
     """The last ``n`` rows (by position, then input order) of a seeded ``fraction`` of playlists holding at least
     max(min_items, n + 1) rows."""
+    drawn, rest = _drawn(interactions, fraction, seed)
     by_user = Window.partitionBy(S.USER_IDX)
     last_first = by_user.orderBy(F.col(S.POSITION).desc(), F.col(S.ROW).desc())
     marked = (
-        interactions.withColumn("_n", F.count(F.lit(1)).over(by_user))
+        drawn.withColumn("_n", F.count(F.lit(1)).over(by_user))
         .withColumn("_rank", F.row_number().over(last_first))
-        .withColumn(
-            "_held",
-            (F.col("_rank") <= n)
-            & (F.col("_n") >= max(min_items, n + 1))
-            & (uniform(S.USER_IDX, seed=seed) < fraction),
-        )
+        .withColumn("_held", (F.col("_rank") <= n) & (F.col("_n") >= max(min_items, n + 1)))
     )
-    train = marked.where(~F.col("_held")).drop("_n", "_rank", "_held")
+    train = rest.unionByName(marked.where(~F.col("_held")).drop("_n", "_rank", "_held"))
     holdout = marked.where(F.col("_held")).select(S.USER_IDX, S.ITEM_IDX).distinct()
     protocol = f"last {n} item(s) of {fraction:.0%} of playlists with >= {max(min_items, n + 1)} items held out"
     return Split(train, holdout, None, protocol)
@@ -83,10 +87,11 @@ def _held_count(share: float) -> Column:
 
 def random_items(interactions: DataFrame, share: float, fraction: float, min_items: int, seed: int) -> Split:
     """A seeded ``share`` of the distinct items of a seeded ``fraction`` of users with >= ``min_items`` items."""
-    ranked = _ranked_items(interactions, seed)
-    chosen = (F.col("_n") >= min_items) & (uniform(S.USER_IDX, seed=seed) < fraction)
-    holdout = ranked.where(chosen & (F.col("_r") <= _held_count(share))).select(S.USER_IDX, S.ITEM_IDX)
-    train = interactions.join(holdout, [S.USER_IDX, S.ITEM_IDX], "left_anti")
+    drawn, rest = _drawn(interactions, fraction, seed)
+    ranked = _ranked_items(drawn, seed)
+    holdout = ranked.where((F.col("_n") >= min_items) & (F.col("_r") <= _held_count(share)))
+    holdout = holdout.select(S.USER_IDX, S.ITEM_IDX)
+    train = rest.unionByName(drawn.join(holdout, [S.USER_IDX, S.ITEM_IDX], "left_anti"))
     protocol = f"{share:.0%} of the items of {fraction:.0%} of users with >= {min_items} items held out at random"
     return Split(train, holdout, None, protocol)
 
@@ -94,14 +99,12 @@ def random_items(interactions: DataFrame, share: float, fraction: float, min_ite
 def held_out_users(interactions: DataFrame, share: float, fraction: float, min_items: int, seed: int) -> Split:
     """Strong generalisation: a seeded ``fraction`` of users (with >= ``min_items`` items) leaves training; a
     seeded ``share`` of each one's items is to be predicted, the rest is ``given`` at evaluation."""
-    ranked = _ranked_items(interactions, seed)
-    test_users = ranked.where((F.col("_n") >= min_items) & (uniform(S.USER_IDX, seed=seed) < fraction)).select(
-        S.USER_IDX, "_r", "_n", S.ITEM_IDX
-    )
+    drawn, rest = _drawn(interactions, fraction, seed)
+    test_users = _ranked_items(drawn, seed).where(F.col("_n") >= min_items)
     holdout = test_users.where(F.col("_r") <= _held_count(share)).select(S.USER_IDX, S.ITEM_IDX)
     users = test_users.select(S.USER_IDX).distinct()
-    train = interactions.join(users, S.USER_IDX, "left_anti")
-    given = interactions.join(users, S.USER_IDX).join(holdout, [S.USER_IDX, S.ITEM_IDX], "left_anti")
+    train = rest.unionByName(drawn.join(users, S.USER_IDX, "left_anti"))
+    given = drawn.join(users, S.USER_IDX).join(holdout, [S.USER_IDX, S.ITEM_IDX], "left_anti")
     protocol = (
         f"{fraction:.0%} of users with >= {min_items} items left out of training; "
         f"{share:.0%} of each one's items predicted from the rest"
