@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from timing import proc_field, process_tree, record
+from timing import exponent, proc_field, process_tree, record
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_S = 0.5
@@ -213,18 +212,18 @@ def report(runs: list[dict], served: dict | None) -> str:
         row = f"| {name} | " + " | ".join(cells)
         if len(runs) > 1:
             small, large = by_name[-2].get(name), by_name[-1].get(name)
-            exponent = (
-                f"{math.log(large['seconds'] / small['seconds']) / math.log(rows_of[-1] / rows_of[-2]):.2f}"
+            grew = (
+                f"{exponent(small['seconds'], large['seconds'], rows_of[-1] / rows_of[-2]):.2f}"
                 if small and large and small["seconds"] > 0.5
                 else "-"
             )
-            row += f" | {exponent}"
+            row += f" | {grew}"
         lines.append(row + " |")
     totals = " | ".join(f"**{r['total_s']:.0f} / {gib(r['peak_rss'])} / {gib(r['written'])}**" for r in runs)
-    exponent = ""
+    whole = ""
     if len(runs) > 1:
-        exponent = f" | {math.log(runs[-1]['total_s'] / runs[-2]['total_s']) / math.log(rows_of[-1] / rows_of[-2]):.2f}"
-    lines.append(f"| **whole build** | {totals}{exponent} |")
+        whole = f" | {exponent(runs[-2]['total_s'], runs[-1]['total_s'], rows_of[-1] / rows_of[-2]):.2f}"
+    lines.append(f"| **whole build** | {totals}{whole} |")
     lines.append("")
     lines.append("| playlists | rows | tracks | item2vec epochs | successor@10 | cluster precision@10 | "
                  "recall@10 als / item2vec / user_knn / blend (evaluation) |")  # fmt: skip

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from timing import best_of, record, tree_rss_bytes
+from timing import best_of, exponent, record, tree_rss_bytes
 
 ALS_ITERATIONS = 5
 ALS_FACTORS = 64
@@ -161,10 +160,8 @@ def report(results: dict[int, dict[str, float]]) -> str:
         )
     sizes = sorted(results)
     for small, large in zip(sizes, sizes[1:], strict=False):
-        exponent = math.log(results[large]["spark_stages_s"] / results[small]["spark_stages_s"]) / math.log(
-            large / small
-        )
-        lines.append(f"\nScaling exponent of the Spark stages, {small:,} -> {large:,} rows: {exponent:.2f}")
+        grew = exponent(results[small]["spark_stages_s"], results[large]["spark_stages_s"], large / small)
+        lines.append(f"\nScaling exponent of the Spark stages, {small:,} -> {large:,} rows: {grew:.2f}")
     for rows, f in sorted(results.items()):
         if "implicit_s_per_iter" in f:
             lines.append(

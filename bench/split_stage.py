@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import math
 import shutil
 import statistics
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 
 from mpd import REPO, generate
-from timing import record
+from timing import exponent, record
 
 from recsys.io import InputSpec
 from recsys.settings import load_settings
@@ -76,10 +75,6 @@ def time_size(log: Path, variants: dict[str, ModuleType], rounds: int, scratch: 
     return seconds
 
 
-def exponent(small: float, large: float, ratio: float) -> str:
-    return f"{math.log(large / small) / math.log(ratio):.2f}"
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python bench/split_stage.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -112,8 +107,8 @@ def main(argv: list[str]) -> int:
         lines.append("")
         lines.append(
             f"Exponent of the medians, {small:,} -> {large:,} playlists: this checkout "
-            f"{exponent(first['here'], last['here'], large / small)}, {args.against} "
-            f"{exponent(first[args.against], last[args.against], large / small)}."
+            f"{exponent(first['here'], last['here'], large / small):.2f}, {args.against} "
+            f"{exponent(first[args.against], last[args.against], large / small):.2f}."
         )
     table = "\n".join(lines)
     print(table)

@@ -3,6 +3,7 @@ appended to docs/BENCHMARKS.md."""
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import time
@@ -22,6 +23,12 @@ def best_of(*runs: Callable[[], object], repeats: int = 3) -> list[float]:
             run()
             taken.append(time.perf_counter() - start)
     return [min(taken) for taken in times]
+
+
+def exponent(small: float, large: float, size_ratio: float) -> float:
+    """The scaling exponent k of a measure that went from ``small`` to ``large`` as the input grew ``size_ratio``
+    times: large / small = size_ratio ** k (1 is linear)."""
+    return math.log(large / small) / math.log(size_ratio)
 
 
 def machine() -> str:
