@@ -72,6 +72,7 @@ def time_size(log: Path, variants: dict[str, ModuleType], rounds: int, scratch: 
     protocol.splits = splits
     spark.catalog.clearCache()
     release_heap(spark)
+    shutil.rmtree(scratch)  # this size's tables (20 GB at full size) before the next size's
     return seconds
 
 

@@ -49,7 +49,7 @@ def uniform(*columns: Column | str, seed: int) -> Column:
 def _drawn(interactions: DataFrame, fraction: float, seed: int) -> tuple[DataFrame, DataFrame]:
     """The rows of a seeded ``fraction`` of users, and everyone else's. A split ranks and counts the drawn users'
     rows only: at MPD size ``evaluation.max_users`` draws 1% of playlists, and a window over the whole log sorted
-    all 66M rows to mark 10,000 users' last items, once for each table written from the training part."""
+    all 64.7M rows to mark 10,000 users' last items, once for each table written from the training part."""
     drawn = uniform(S.USER_IDX, seed=seed) < fraction
     return interactions.where(drawn), interactions.where(~drawn)
 

@@ -62,6 +62,11 @@ def test_random_items_holds_a_share_of_each_chosen_users_items(log):
     # not simply the last items: the held items are spread over positions
     positions = {item % 1000 for _, item in pairs(split.holdout)}
     assert len(positions) > 5
+    # a drawn share of users: the others' rows train untouched beside the drawn users' rest
+    some = splits.random_items(df, share=0.25, fraction=0.5, min_items=2, seed=3)
+    held_pairs = pairs(some.holdout)
+    assert 0 < len({user for user, _ in held_pairs}) < 250
+    assert sorted(tuple(r) for r in some.train.collect()) == sorted(r for r in rows if r[:2] not in held_pairs)
 
 
 def test_held_out_users_are_absent_from_training_and_given_the_rest(log):
