@@ -9,7 +9,8 @@ from here. This writes, into folders .gitignore keeps out of git:
   implicit with its CUDA extension, RMM at the release the gpu extra pins (the extension's ABI), and recsys's own
   settings libraries at this environment's versions. polars (54 MB) stays behind, hence ``--no-recommend-all``.
 - ``.gpudata/``: yes_small's and yes_big's playlist x song counts as .npz, read the way the job reads them.
-Then it prints the one command to hand the device tool, with ``carry: [".whl", ".gpudata"]``. faiss-gpu (a 135
+Then it prints the one command to hand the device tool, with ``carry: [".whl", ".gpudata"]`` (run on an H200,
+2026-12-04: docs/BENCHMARKS.md). faiss-gpu (a 135
 MB wheel before CUDA 12's cuBLAS) and Spark (pyspark 456 MB, and a Java runtime) cannot be sent, which is why
 the whole build has not run on a lent GPU (docs/scaling.md).
 """

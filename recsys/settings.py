@@ -142,11 +142,13 @@ class ALSSettings(Section):
         0.8, ge=0.0, le=1.0, description="confidence=bm25: how far a long playlist's counts are scaled down."
     )
     iterations: int = Field(15, ge=1, description="Alternating least-squares sweeps.")
-    backend: Literal["implicit", "torch", "spark"] = Field(
-        "implicit", description="torch: batched CG on torch (GPU if torch sees one); spark: MLlib ALS on the cluster."
+    backend: Literal["auto", "implicit", "torch", "spark"] = Field(
+        "auto",
+        description="auto: torch's CG on a GPU, else implicit's CUDA build, else implicit on the CPU; "
+        "implicit or torch: that solver (GPU per use_gpu); spark: MLlib ALS on the cluster.",
     )
     use_gpu: Literal["auto", "true", "false"] = Field(
-        "auto", description="auto: implicit's CUDA build, else torch on a GPU it sees and the data fits, else CPU."
+        "auto", description="auto: a GPU where the backend has one and the data fits; true: insist; false: the CPU."
     )
     seed: int = Field(7, description="Seed of the initial factors.")
 

@@ -38,10 +38,10 @@ FAMILY = {family.name: family for family in FAMILIES}
 
 
 def fit(name, inputs, planted, device="false"):
-    """The family ``name`` trained as the build trains it; for ALS, on ``device`` (spark, torch, or implicit's
-    use_gpu value): the backend is chosen where ALS is, from the settings. The ranker learns the planted log's
+    """The family ``name`` trained as the build trains it; for ALS, on ``device`` (spark, torch, or the default
+    backend's use_gpu value): the backend is chosen where ALS is, from the settings. The ranker learns the planted log's
     next songs over every family's candidates."""
-    backend, use_gpu = {"spark": ("spark", "false"), "torch": ("torch", "false")}.get(device, ("implicit", device))
+    backend, use_gpu = {"spark": ("spark", "false"), "torch": ("torch", "false")}.get(device, ("auto", device))
     settings = SETTINGS.model_copy(
         update={"als": SETTINGS.als.model_copy(update={"backend": backend, "use_gpu": use_gpu})}
     )
