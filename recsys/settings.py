@@ -144,8 +144,8 @@ class ALSSettings(Section):
     iterations: int = Field(15, ge=1, description="Alternating least-squares sweeps.")
     backend: Literal["auto", "implicit", "torch", "spark"] = Field(
         "auto",
-        description="auto: torch's CG on a GPU, else implicit's CUDA build, else implicit on the CPU; "
-        "implicit or torch: that solver (GPU per use_gpu); spark: MLlib ALS on the cluster.",
+        description="auto: torch's CG on a GPU, implicit on the CPU; implicit or torch: that solver (its GPU "
+        "build per use_gpu); spark: MLlib ALS on the cluster.",
     )
     use_gpu: Literal["auto", "true", "false"] = Field(
         "auto", description="auto: a GPU where the backend has one and the data fits; true: insist; false: the CPU."

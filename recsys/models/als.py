@@ -22,31 +22,30 @@ log = logging.getLogger(__name__)
 
 
 def choose_solver(settings: ALSSettings, shape: tuple[int, int], nnz: int) -> tuple[str, str]:
-    """(solver, device): a GPU where one is usable and the data fits it, else the CPU (implicit's code unless
-    torch is named).
+    """(solver, device): a GPU where one is usable and the data fits it, else the CPU.
 
-    ``als.backend`` names the solver; ``auto`` (the default) takes torch's CG solver on a GPU torch sees, ahead of
-    implicit's CUDA build (`make install-gpu`): on an H200 at MPD size torch fit in 22.6 s against implicit's
-    38.1 s, with the same recall (docs/models.md). A GPU too small for the estimated working set is skipped with a
-    log line, not run into an out-of-memory; ``use_gpu=true`` makes a missing or too small GPU an error.
+    ``als.backend`` names the solver. ``auto`` (the default) is torch's CG solver on a GPU and implicit on the CPU:
+    on an H200 at MPD size torch fit in 22.6 s against implicit's CUDA build's 38.1 s, with the same recall
+    (docs/models.md), and on 2 CPU cores implicit is 7x torch. ``implicit`` runs its CUDA build (`make
+    install-gpu`) on a GPU. torch reads the free GPU memory for either: a GPU too small for the estimated working
+    set is skipped with a log line, not run into an out-of-memory; ``use_gpu=true`` makes that, or a missing GPU,
+    an error.
     """
     import torch  # imported where a solver is chosen: serving a bundle never needs it
 
-    torch_gpu = torch.cuda.is_available()  # torch also reads the free memory that sizes implicit's CUDA runs
-    on_gpu = {"torch": torch_gpu, "implicit": implicit.gpu.HAS_CUDA and torch_gpu}
-    solvers = {"auto": ["torch", "implicit"], "torch": ["torch"]}.get(settings.backend, ["implicit"])
-    gpu_solver = next((solver for solver in solvers if on_gpu[solver]), None)
+    gpu_solver = "implicit" if settings.backend == "implicit" else "torch"
+    cpu_solver = "torch" if settings.backend == "torch" else "implicit"
+    missing = [] if torch.cuda.is_available() else ["torch sees no GPU"]
+    if gpu_solver == "implicit" and not implicit.gpu.HAS_CUDA:
+        missing.append("implicit has no CUDA (`make install-gpu` turns it on)")
     if settings.use_gpu != "false":
-        if gpu_solver and _gpu_fits(shape, nnz, settings):
+        if not missing and _gpu_fits(shape, nnz, settings):
             return gpu_solver, "cuda"
-        if gpu_solver is None and settings.use_gpu == "true":
-            missing = [] if torch_gpu else ["torch sees no GPU"]
-            if "implicit" in solvers and not implicit.gpu.HAS_CUDA:
-                missing.append("implicit has no CUDA (`make install-gpu` turns it on)")
+        if missing and settings.use_gpu == "true":
             raise RuntimeError(
                 f"als.use_gpu=true but no GPU is usable by als.backend={settings.backend}: {' and '.join(missing)}"
             )
-    return solvers[-1], "cpu"  # implicit's CPU code: 7x torch's on 2 cores, so torch runs there only when named
+    return cpu_solver, "cpu"
 
 
 def _gpu_fits(shape: tuple[int, int], nnz: int, settings: ALSSettings) -> bool:

@@ -148,3 +148,5 @@ def test_insisting_on_a_gpu_names_what_is_missing_for_the_named_backend(monkeypa
     monkeypatch.setattr(implicit.gpu, "HAS_CUDA", True)  # on, but nothing can size its run
     with pytest.raises(RuntimeError, match=r"backend=implicit: torch sees no GPU$"):
         choose_solver(ALSSettings(backend="implicit", use_gpu="true"), (1000, 500), 10_000)
+    with pytest.raises(RuntimeError, match=r"backend=auto: torch sees no GPU$"):  # auto never asks implicit's
+        choose_solver(ALSSettings(use_gpu="true"), (1000, 500), 10_000)
