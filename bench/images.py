@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
     limits = Limits(s.max_bytes, s.max_pixels)
     # the peer runs on the same photos, preprocessed ahead: the network's speed depends on its input (random
     # tensors ran up to 1.6x slower than photos on the CPU), so synthetic input would flatter the job
-    pixels = np.stack([preprocess(open_rgb(content, limits)) for _, content in data[: len(files)]])
+    pixels = np.stack([preprocess(open_rgb(content, limits)[0]) for _, content in data[: len(files)]])
     batches = [pixels[i : i + s.batch_size] for i in range(0, len(pixels), s.batch_size)] * args.repeat
     model.embed(batches[0])  # warm-up: kernels, allocator
 

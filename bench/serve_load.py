@@ -98,12 +98,14 @@ def free_port() -> int:
 class Server:
     """A server process on a free loopback port, stopped on exit."""
 
-    def __init__(self, command: list[str], ready_path: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, command: list[str], ready_path: str, env: dict[str, str] | None = None, cwd: Path = REPO
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [*command, "--port", str(self.port)],
-            cwd=REPO,
+            cwd=cwd,
             env={**os.environ, **(env or {})},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -311,6 +311,18 @@ class ServingSettings(Section):
     threads: int = Field(
         1, ge=1, description="CPU threads one request may use in FAISS and BLAS: requests already run in parallel."
     )
+    upload_decodes: int = Field(
+        2, ge=1, description="Image uploads a worker decodes and embeds at once; the others wait for a turn."
+    )
+    upload_wait_s: float = Field(
+        10.0, ge=0.0, description="How long an upload waits for a turn before a 503 with Retry-After."
+    )
+    upload_memory_mb: int = Field(
+        384,
+        ge=1,
+        description="Memory a worker's upload decodes may take together: an upload's pixel cap is derived from it, "
+        "upload_decodes and images.max_bytes (below images.max_pixels where that is lower; docs/security.md).",
+    )
     load_in_background: bool = Field(
         True,
         description="Answer /healthz (and 503 elsewhere) while the first bundle loads; false: accept no "

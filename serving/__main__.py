@@ -17,6 +17,7 @@ import uvicorn
 from recsys import artifacts, commands, layout
 from recsys import schemas as S
 from recsys.settings import load_settings
+from serving.images import upload_limits
 
 #: uvicorn's parser and event loop, named rather than "auto": httptools parses faster than h11, and asyncio's loop
 #: stays even where uvloop is installed, which at 64 connections past saturation left some requests waiting a
@@ -82,7 +83,9 @@ def main(argv: list[str]) -> int:
                          "give --name NAME")  # fmt: skip
         print_examples(args.artifacts, name, args.host, args.port)
         return 0
-    serving = load_settings().serving
+    settings = load_settings()
+    upload_limits(settings)  # a budget that allows no upload is a mistake to say now, not in every worker
+    serving = settings.serving
     if not (serving.watch_interval_s or serving.admin_token.get_secret_value()):
         try:
             for bundle in filter(None, (name, args.images_name)):

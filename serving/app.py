@@ -13,10 +13,9 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from threadpoolctl import threadpool_limits
 
-from recsys.images.decode import Limits
 from recsys.settings import Settings, load_settings
 from serving import errors
-from serving.images import ImageBundle
+from serving.images import ImageBundle, upload_limits
 from serving.limits import BodyLimit
 from serving.live import LiveBundle, Refused, reload, watch
 from serving.metrics import Metrics, MetricsMiddleware
@@ -43,7 +42,7 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     if not bundles:
         raise ValueError("nothing to serve: name a playlist bundle (serving.name) or an image bundle (images_name)")
     metrics = Metrics(bundles)
-    limits = Limits(settings.images.max_bytes, settings.images.max_pixels)
+    limits = upload_limits(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

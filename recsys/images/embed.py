@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from itertools import islice
 
 import numpy as np
-from PIL import Image
 
 from recsys.images.backbone import load_backbone
 from recsys.images.decode import ImageRejected, Limits, open_rgb, preprocess, thumbnail
@@ -51,15 +50,15 @@ def decode_threads(setting: int, device: str) -> int:
     return (os.cpu_count() or 1) if device == "cuda" else 1
 
 
-#: path, sha256, the image or why not, its pixels for the network, its thumbnail
-Decoded = tuple[str, str, Image.Image | ImageRejected, np.ndarray | None, bytes | None]
+#: path, sha256, the file's (width, height) or why it cannot be read, its pixels for the network, its thumbnail
+Decoded = tuple[str, str, tuple[int, int] | ImageRejected, np.ndarray | None, bytes | None]
 
 
 def _decoded(path: str, data: bytes, limits: Limits) -> Decoded:
     digest = hashlib.sha256(data or b"").hexdigest()
     try:
-        image = open_rgb(data, limits)
-        return path, digest, image, preprocess(image), thumbnail(image)
+        image, size = open_rgb(data, limits)
+        return path, digest, size, preprocess(image), thumbnail(image)
     except ImageRejected as exc:
         return path, digest, exc, None, None
 
@@ -97,13 +96,13 @@ def embed_files(
             yield Embedded(path, digest, width, height, vector, None, small)
         pending.clear()
 
-    for path, digest, image, pixels, small in _decode_all(
+    for path, digest, size, pixels, small in _decode_all(
         files, limits, decode_threads(threads, device), 4 * batch_size
     ):
-        if isinstance(image, ImageRejected):
-            yield Embedded(path, digest, 0, 0, None, str(image))
+        if isinstance(size, ImageRejected):
+            yield Embedded(path, digest, 0, 0, None, str(size))
             continue
-        pending.append((path, digest, image.width, image.height, pixels, small))
+        pending.append((path, digest, *size, pixels, small))
         if len(pending) >= batch_size:
             yield from flush()
     if pending:

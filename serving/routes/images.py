@@ -3,6 +3,8 @@
 No ``from __future__ import annotations`` here: FastAPI must resolve the route signatures' local aliases.
 """
 
+import asyncio
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
@@ -17,8 +19,12 @@ from serving.responses import Error, SimilarImages, UploadSimilarImages
 
 
 def router(serving: ServingSettings, limits: Limits) -> APIRouter:
+    """The image routes; uploads are decoded ``serving.upload_decodes`` at a time under ``limits`` (whose pixel cap
+    the app derived from serving.upload_memory_mb), the others waiting up to ``serving.upload_wait_s``."""
     routes = APIRouter()
     K, default_k = k_parameter(serving)
+    turns = asyncio.Semaphore(serving.upload_decodes)  # per worker: each worker process builds its own app
+    retry_after = str(max(1, math.ceil(serving.upload_wait_s)))
 
     @routes.get("/similar-images", response_model=SimilarImages)
     def similar_images(
@@ -42,7 +48,9 @@ def router(serving: ServingSettings, limits: Limits) -> APIRouter:
             return error(404, "this image bundle keeps no thumbnails: rebuild it with jobs/index_images.py", "image")
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
 
-    @routes.post("/similar-images", response_model=UploadSimilarImages, responses={413: {"model": Error}})
+    @routes.post(
+        "/similar-images", response_model=UploadSimilarImages, responses={413: {"model": Error}, 503: {"model": Error}}
+    )
     async def similar_to_upload(
         bundle: Images,
         file: Annotated[UploadFile, File(description="an image file")],
@@ -50,13 +58,22 @@ def router(serving: ServingSettings, limits: Limits) -> APIRouter:
     ) -> UploadSimilarImages | JSONResponse:
         """Images closest to an uploaded one, embedded on the fly with the job's preprocessing and backbone, and
         the transfer-learning head's label with its probability where the bundle has a head."""
-        data = await file.read(limits.max_bytes + 1)
-        if len(data) > limits.max_bytes:
-            return error(413, f"upload is over the limit of {limits.max_bytes:,} bytes", "file")
         try:
+            async with asyncio.timeout(serving.upload_wait_s):
+                await turns.acquire()
+        except TimeoutError:
+            busy = error(503, f"busy decoding other uploads ({serving.upload_decodes} at a time): retry later", "file")
+            busy.headers["Retry-After"] = retry_after
+            return busy
+        try:  # the upload's bytes are read into memory only in its turn: waiting ones stay in their spool files
+            data = await file.read(limits.max_bytes + 1)
+            if len(data) > limits.max_bytes:
+                return error(413, f"upload is over the limit of {limits.max_bytes:,} bytes", "file")
             vector = await run_in_threadpool(bundle.embed_upload, data, limits)
         except ImageRejected as exc:
             return error(422, f"invalid parameter 'file': {exc}", "file")
+        finally:
+            turns.release()
         found, prediction = bundle.similar_to_upload(vector, k)
         return UploadSimilarImages(version=bundle.version, images=found, prediction=prediction)
 

@@ -36,20 +36,20 @@ def png_claiming(width: int, height: int) -> bytes:
 )
 def test_every_colour_mode_becomes_rgb(mode, fmt):
     image = Image.new("RGB", (40, 30), (200, 30, 30)).convert(mode)
-    decoded = open_rgb(encoded(image, fmt), LIMITS)
-    assert decoded.mode == "RGB" and decoded.size == (40, 30)
+    decoded, size = open_rgb(encoded(image, fmt), LIMITS)
+    assert decoded.mode == "RGB" and decoded.size == size == (40, 30)
 
 
 def test_transparency_is_laid_over_white():
     clear = Image.new("RGBA", (8, 8), (255, 0, 0, 0))
-    assert open_rgb(encoded(clear, "PNG"), LIMITS).getpixel((0, 0)) == (255, 255, 255)
+    assert open_rgb(encoded(clear, "PNG"), LIMITS)[0].getpixel((0, 0)) == (255, 255, 255)
 
 
 def test_exif_orientation_is_applied():
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
     stored = Image.new("RGB", (60, 20), (0, 0, 255))
-    assert open_rgb(encoded(stored, "JPEG", exif=exif), LIMITS).size == (20, 60)
+    assert open_rgb(encoded(stored, "JPEG", exif=exif), LIMITS)[0].size == (20, 60)
 
 
 @pytest.mark.parametrize(
@@ -95,7 +95,7 @@ def test_the_weights_are_the_real_imagenet_ones():
         oracle[name.strip()] = int(top5.split(": ", 1)[1].split(":", 1)[0])
     backbone = load_backbone("efficientnet_lite0", "cpu")
     for name in ("chelsea.png", "coffee.png"):
-        logits = backbone.logits(preprocess(open_rgb((samples / name).read_bytes(), LIMITS))[None])[0]
+        logits = backbone.logits(preprocess(open_rgb((samples / name).read_bytes(), LIMITS)[0])[None])[0]
         assert int(np.argmax(logits)) == oracle[name], name  # 282 tiger cat, 967 espresso
     probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     assert probabilities.max() > 0.9  # espresso at 0.96; random weights give ~0.001 everywhere

@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -208,3 +209,42 @@ def test_separate_executor_processes_embed_the_same_vectors(photos, tmp_path):
     assert len(got) == 12
     for image_id, vector in got.items():
         np.testing.assert_allclose(vector, expected[image_id], atol=1e-5, err_msg=image_id)
+
+
+def test_a_burst_of_worst_case_uploads_stays_within_the_memory_budget(photos):
+    """A small budget (96 MiB, one decode at a time, waits of 0.2 s): the pixel cap follows from it, a burst of
+    uploads just under the cap gets 200s and 503s with Retry-After, nothing else, and the worker's peak memory
+    rises by no more than the budget (before the change one such decode converted whole RGBA copies: ~5x)."""
+    from recsys.images.decode import Limits, budgeted
+
+    artifacts, _ = photos
+    budget_mb, max_bytes = 96, 2_000_000
+    cap = budgeted(Limits(max_bytes, 40_000_000), budget_mb << 20, 1).max_pixels
+    env = {"RECSYS__IMAGES__MAX_BYTES": str(max_bytes), "RECSYS__SERVING__UPLOAD_MEMORY_MB": str(budget_mb),
+           "RECSYS__SERVING__UPLOAD_DECODES": "1", "RECSYS__SERVING__UPLOAD_WAIT_S": "0.2"}  # fmt: skip
+    alone = Service(artifacts, "", env=env, args=("--images-name", "photos"))
+    try:
+        alone.wait_ready(timeout=120)
+        assert upload(alone, encoded(Image.new("RGB", (64, 64)), "PNG")).status_code == 200  # torch loaded
+        side = int(cap**0.5)
+        over = upload(alone, encoded(Image.new("RGBA", (side + 2, side + 2)), "PNG"))
+        assert over.status_code == 422 and f"over the limit of {cap:,}" in over.json()["error"], over.text
+        worst = encoded(Image.linear_gradient("L").resize((side, side)).convert("RGBA"), "PNG")
+        status = f"/proc/{alone.process.pid}/status"
+        with open(f"/proc/{alone.process.pid}/clear_refs", "w") as refs:
+            refs.write("5")  # the peak (VmHWM) starts again from the resident memory now
+        before = proc_kib(status, "VmRSS:")
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda _: upload(alone, worst), range(6)))
+        rise_mib = (proc_kib(status, "VmHWM:") - before) / 1024
+    finally:
+        alone.stop()
+    statuses = sorted(answer.status_code for answer in answers)
+    assert set(statuses) == {200, 503}, statuses
+    busy = next(answer for answer in answers if answer.status_code == 503)
+    assert busy.headers["retry-after"] == "1" and busy.json()["parameter"] == "file"
+    assert rise_mib <= budget_mb, f"peak rose {rise_mib:.0f} MiB over a {budget_mb} MiB budget"
+
+
+def proc_kib(path: str, field: str) -> int:
+    return int(next(line.split()[1] for line in open(path).read().splitlines() if line.startswith(field)))
