@@ -28,13 +28,17 @@ def error(status: int, message: str, parameter: str | None) -> JSONResponse:
     return JSONResponse(status_code=status, content=Error(error=message, parameter=parameter).model_dump())
 
 
-def _parameter(location: tuple[str | int, ...]) -> str | None:
-    """The parameter a validation error is about, as a client wrote it: ``k``, ``users``, ``users[1]``."""
-    parts = location[1:] if location and location[0] in ("query", "body", "path", "header") else location
+def parameter_name(parts: tuple[str | int, ...]) -> str | None:
+    """A place in the request as a client writes it: ``k``, ``users``, ``users[1]``, ``a.b``."""
     name = ""
     for part in parts:
         name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
     return name or None
+
+
+def _parameter(location: tuple[str | int, ...]) -> str | None:
+    """The parameter a validation error is about (its location without FastAPI's "query", "body", ...)."""
+    return parameter_name(location[1:] if location and location[0] in ("query", "body", "path", "header") else location)
 
 
 def explain_invalid(error: dict[str, Any]) -> tuple[int, str, str | None]:

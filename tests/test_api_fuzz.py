@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -78,3 +79,52 @@ def test_no_generated_request_gets_a_server_error(api_schema, mode):
     # Authorization header: a wrong token is a 401, seen in the valid run)
     parameterless = {"GET /healthz", "GET /readyz", "GET /models", "GET /bundle", "GET /report", "POST /admin/reload"}
     assert cannot_break <= parameterless, cannot_break
+
+
+NOT_JSON_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e999"]
+SENTINEL = "\x00not-json-number\x00"
+
+
+def fields(value, path=()):
+    """Every place in a JSON body: dict values and list elements, with their paths."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        yield (*path, key)
+        yield from fields(child, (*path, key))
+
+
+def replaced(body, path, new):
+    """A copy of ``body`` with the value at ``path`` replaced by ``new``."""
+    if not path:
+        return new
+    copy = dict(body) if isinstance(body, dict) else list(body)
+    copy[path[0]] = replaced(body[path[0]], path[1:], new)
+    return copy
+
+
+def test_numbers_json_does_not_have_are_422s_naming_their_field(api_schema):
+    """Valid bodies of every JSON operation, with one value anywhere replaced by NaN, an infinity or 1e999."""
+    from hypothesis import strategies as st
+
+    from serving.errors import parameter_name
+
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    json_bodies = [op for op in operations if op.body and op.body[0].media_type == "application/json"]
+    assert {op.path for op in json_bodies} == {"/recommend", "/recommend/batch"}
+    for operation in json_bodies:
+
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE), data=st.data())
+        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def fuzz(case, data):
+            places = list(fields(case.body))
+            if not places:
+                return
+            path = data.draw(st.sampled_from(places))
+            number = data.draw(st.sampled_from(NOT_JSON_NUMBERS))
+            text = json.dumps(replaced(case.body, path, SENTINEL)).replace(json.dumps(SENTINEL), number)
+            url = case.as_transport_kwargs()["url"]
+            answer = httpx.post(url, content=text, headers={"content-type": "application/json"}, timeout=30)
+            assert answer.status_code == 422, (text, answer.text)
+            assert answer.json()["parameter"] == parameter_name(path), (text, answer.text)
+
+        fuzz()

@@ -82,6 +82,8 @@ BAD_BODIES = {
     "empty": ("", "application/json", 422, "the request body is missing"),
     "plain text": ("hello", "text/plain", 422, "the request body is"),
     "form encoding": ("users=p0", "application/x-www-form-urlencoded", 422, "the request body is"),
+    "100k deep": ("[" * 100_000 + "]" * 100_000, "application/json", 400, "not valid JSON: nested deeper"),
+    "not UTF-8": (b'{"users": ["\xff\xfe"]}', "application/json", 400, "not valid JSON: not UTF-8"),
 }
 
 
@@ -91,6 +93,21 @@ def test_a_body_that_is_not_a_json_object_is_named_as_the_body(service, case):
     answer = httpx.post(f"{service.base}/recommend/batch", content=content, headers={"content-type": kind}, timeout=10)
     assert answer.status_code == status, answer.text
     assert answer.json()["parameter"] == "body" and words in answer.json()["error"], answer.text
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_number_json_does_not_have_is_a_422_naming_its_field_and_keeps_the_connection(service, number):
+    """Python's parser reads these; the 422 that echoed them could not be written (a 500, the connection reset)."""
+    with httpx.Client(base_url=service.base, timeout=10) as client:  # one keep-alive connection for all three
+        for path, body, field in (
+            ("/recommend/batch", f'{{"users": ["p0", {number}]}}', "users[1]"),
+            ("/recommend", f'{{"items": ["t1"], "k": {number}}}', "k"),
+        ):
+            answer = client.post(path, content=body, headers={"content-type": "application/json"})
+            assert answer.status_code == 422 and answer.json()["parameter"] == field, answer.text
+            assert "finite number" in answer.json()["error"]
+        assert client.get("/healthz").status_code == 200
+    assert "Traceback" not in service.log()
 
 
 def test_a_long_unknown_id_is_cut_in_the_error(service):

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from recsys.settings import ServingSettings
+from serving.bodies import StrictJSONRoute
 from serving.bundle import LoadedBundle, NoTitles, UnknownId
 from serving.dependencies import EXCLUDE_SEEN as EXCLUDE_SEEN_TEXT
 from serving.dependencies import Body, Bundle, ExcludeSeen, Fallback, ModelName, k_parameter
@@ -41,7 +42,7 @@ def recommendations(
 
 def router(serving: ServingSettings) -> APIRouter:
     """The recommendation routes, bounded by ``serving``'s limits and defaults."""
-    routes = APIRouter()
+    routes = APIRouter(route_class=StrictJSONRoute)  # JSON bodies: NaN and the like are 422s naming the field
     max_k, default_model = serving.max_k, serving.default_model
     K, default_k = k_parameter(serving)
 
