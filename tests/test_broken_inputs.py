@@ -93,7 +93,8 @@ def test_a_single_user_gets_no_item_it_holds(spark, tmp_path):
 
 
 USERS = ["ü-ser", "a,b", 'quote"d', "slash/../x", "back\\slash", "spa ce", "日本", "q?x=1&k=2#f"]
-ITEMS = ["trä,ck", '"q"', "../../etc/passwd", "a/b", "emoji🎵", "x\\y", "plain", "semi;colon"]
+# item ids may hold anything but a comma, which separates them in requests (a reject, tests/io/test_readers.py)
+ITEMS = ["trä%2Cck", '"q"', "../../etc/passwd", "a/b", "emoji🎵", "x\\y", "plain", "semi;colon"]
 
 
 def test_ids_with_unicode_commas_quotes_and_separators_round_trip_through_http(spark, tmp_path):

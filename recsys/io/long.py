@@ -7,7 +7,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from recsys import schemas as S
-from recsys.io.rejects import Check, ReadResult, id_checks, integer_check, split_valid
+from recsys.io.rejects import Check, ReadResult, id_checks, integer_check, item_id_checks, split_valid
 from recsys.settings import InputSettings
 from recsys.spark.files import is_parquet, list_files
 
@@ -67,7 +67,7 @@ def read_long(
     """Read interactions; a user's rows in position order (else timestamp, else file order) form the playlist."""
     df, raw, checks = _table(spark, path, REQUIRED)
     df = df.withColumn(S.ROW, F.monotonically_increasing_id())
-    checks += id_checks(S.USER_ID, settings.max_id_length) + id_checks(S.ITEM_ID, settings.max_id_length)
+    checks += id_checks(S.USER_ID, settings.max_id_length) + item_id_checks(settings.max_id_length)
 
     parsed = {c: F.col(c).try_cast("long") for c in OPTIONAL if c in df.columns}
     for column, value in parsed.items():
@@ -123,6 +123,6 @@ def read_item_metadata(spark: SparkSession, path: str, settings: InputSettings) 
             f"({', '.join(RESERVED_METADATA)}): rename them, for example to {[f'{c}_' for c in taken]}"
         )
     df, duplicate = _first_of_each(df, S.ITEM_ID)
-    checks += id_checks(S.ITEM_ID, settings.max_id_length) + [duplicate]
+    checks += item_id_checks(settings.max_id_length) + [duplicate]
     valid, rejects = split_valid(df, checks, raw, source=path)
     return valid.drop(S.ROW, "_first", _CORRUPT), rejects

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
 from recsys import schemas as S
-from recsys.io.rejects import ReadResult, id_checks, integer_check, split_valid
+from recsys.io.rejects import ReadResult, id_checks, integer_check, item_id_checks, split_valid
 from recsys.settings import InputSettings
 
 TRACK_FIELDS = ("pos", "track_uri", "track_name", "artist_uri", "artist_name", "album_uri", "album_name", "duration_ms")
@@ -65,7 +65,7 @@ def read_mpd(spark: SparkSession, folder: str, settings: InputSettings) -> ReadR
 
     checks = id_checks(S.USER_ID, settings.max_id_length) + [
         (F.col("track_uri").isNull() & F.col("pos").isNull(), "playlist without tracks"),
-        *id_checks(S.ITEM_ID, settings.max_id_length),
+        *item_id_checks(settings.max_id_length),
         integer_check("pos", F.col("_pos")),
         (F.col("_pos") < 0, "pos is negative"),
     ]

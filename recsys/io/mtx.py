@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from recsys import schemas as S
 from recsys.io.lines import numbered_lines
-from recsys.io.rejects import ReadResult, id_checks, integer_check, split_valid
+from recsys.io.rejects import ReadResult, id_checks, integer_check, item_id_checks, split_valid
 from recsys.settings import InputSettings
 
 FIELDS = ("integer", "real", "pattern")
@@ -82,7 +82,7 @@ def read_mtx(
         (F.col("_v") <= 0, "value must be positive"),
         (F.col("_v") != F.floor("_v"), "value must be a whole number of clicks"),
         *id_checks(S.USER_ID, settings.max_id_length),
-        *id_checks(S.ITEM_ID, settings.max_id_length),
+        *item_id_checks(settings.max_id_length),
     ]
     raw = F.format_string("line %d: %s", F.col("line") + 1, F.col("value"))
     valid, rejects = split_valid(entries, checks, raw, source=path)

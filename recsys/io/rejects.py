@@ -58,6 +58,17 @@ def id_checks(column: str, max_length: int) -> list[Check]:
     ]
 
 
+#: What separates item ids in a request (GET /next?items=a,b, /item-details, the page's ?items=): an item id
+#: holding one could never be asked for, so it is refused here, at the build, with that reason.
+ITEM_SEPARATOR = ","
+
+
+def item_id_checks(max_length: int) -> list[Check]:
+    """id_checks for item ids, and no ITEM_SEPARATOR inside one."""
+    reason = f"{S.ITEM_ID} contains {ITEM_SEPARATOR!r}, which separates item ids in requests (/next?items=a,b)"
+    return [*id_checks(S.ITEM_ID, max_length), (F.col(S.ITEM_ID).contains(ITEM_SEPARATOR), reason)]
+
+
 def integer_check(column: str, parsed: Column, what: str = "an integer") -> Check:
     """``parsed`` is the try_cast of ``column``: null there but not in the raw value means it did not parse."""
     return (parsed.isNull(), f"{column} is not {what}")

@@ -43,6 +43,7 @@ def test_long_csv_sets_aside_each_kind_of_bad_row(spark, tmp_path):
         b"u3,a,1,first\n"  # position not numeric
         b"u-with-a-long-id,a,1,0\n"  # over max_id_length
         b"u3,\xff\xfe,1,0\n"  # invalid UTF-8
+        b'u3,"b,c",1,0\n'  # an item id no request could name (items=a,b)
     )
     result = read_interactions(spark, InputSpec(str(path), "long"), SETTINGS)
     assert rows_by_user(result.interactions) == [("u1", "a", 2, 0), ("u1", "b", 1, 1), ("u2", "a", 1, 0)]
@@ -56,6 +57,7 @@ def test_long_csv_sets_aside_each_kind_of_bad_row(spark, tmp_path):
             "position is not an integer",
             "user_id longer than 10 characters",
             "item_id is not valid UTF-8",
+            "item_id contains ',', which separates item ids in requests (/next?items=a,b)",
         ]
     )
     raws = {r[S.REASON]: r[S.RAW] for r in result.rejects.collect()}
@@ -96,10 +98,11 @@ def test_long_parquet_with_timestamps_orders_by_time(spark, tmp_path):
 def test_item_metadata_rejects_duplicates_and_missing_ids(spark, tmp_path):
     clicks, items = tmp_path / "clicks.csv", tmp_path / "items.csv"
     clicks.write_text("user_id,item_id\nu1,a\n")
-    items.write_text("item_id,title\na,First\na,Again\n,Nameless\n")
+    items.write_text('item_id,title\na,First\na,Again\n,Nameless\n"a,b",Comma\n')
     result = read_interactions(spark, InputSpec(str(clicks), "long", items=str(items)), SETTINGS)
     assert [(r[S.ITEM_ID], r["title"]) for r in result.item_metadata.collect()] == [("a", "First")]
-    assert reasons(result.rejects) == ["duplicate item_id", "missing item_id"]
+    comma = "item_id contains ',', which separates item ids in requests (/next?items=a,b)"
+    assert reasons(result.rejects) == sorted(["duplicate item_id", "missing item_id", comma])
 
 
 def test_playlist_names_join_the_users_and_reject_what_names_nothing(spark, tmp_path):
