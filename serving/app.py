@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from recsys.settings import Settings, load_settings
 from serving import errors
+from serving.headers import SecurityHeaders
 from serving.images import ImageBundle, upload_limits
 from serving.limits import BodyLimit
 from serving.live import LiveBundle, Refused, reload, watch
@@ -71,6 +72,9 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         title="recsys",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # serving/routes/page.py serves /docs and /redoc, with no inline script
+        redoc_url=None,
+        redirect_slashes=False,  # a redirect built from the Host header would send clients to any host named there
         responses={404: {"model": Error}, 422: {"model": Error}, 503: {"model": Error}},
     )
     # bundles[0] is the one /healthz, /readyz and the reload answer name: playlists where they are served
@@ -92,6 +96,7 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     uploads = {"/similar-images": limits.max_bytes + 64 * 1024}  # an upload plus its multipart framing
     app.add_middleware(BodyLimit, max_bytes=serving.max_body_bytes, per_path=uploads)
     app.add_middleware(MetricsMiddleware, metrics=metrics, paths=lambda: paths)
+    app.add_middleware(SecurityHeaders)  # outermost of ours: a 413 or a metrics answer carries its headers too
     return app
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, cast
 
 import numpy as np
@@ -97,8 +97,13 @@ def _ranker(
 
 
 def _about(manifest: dict[str, Any]) -> dict[str, Any]:
-    """What GET /bundle says of how the bundle was made (the manifest, less its file list and settings)."""
-    source = {key: value for key, value in manifest["input"].items() if value is not None and key != "fingerprint"}
+    """What GET /bundle says of how the bundle was made (the manifest, less its file list and settings). The
+    input files go by their base names: where they sit on the build's machine is the operator's business."""
+    source = {
+        key: value if key == "format" else PurePath(value).name
+        for key, value in manifest["input"].items()
+        if value is not None and key != "fingerprint"
+    }
     return {
         "created": manifest.get("created"),
         "input": source,

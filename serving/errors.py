@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from serving.bundle import NotInBundle, UnknownId
+from serving.headers import ALWAYS
 from serving.live import NotReady
 from serving.responses import Error
 
@@ -93,4 +94,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
-        return error(500, "internal error", None)
+        response = error(500, "internal error", None)
+        response.headers.update(ALWAYS)  # answered outside every middleware (Starlette's ServerErrorMiddleware)
+        return response

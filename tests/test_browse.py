@@ -6,7 +6,7 @@ import pytest
 
 from recsys import layout
 from recsys.artifacts import resolve, verify
-from serving.routes.page import POLICY
+from serving.headers import POLICY
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
 
@@ -64,7 +64,8 @@ def test_the_bundle_says_how_it_was_made_and_serves_its_report(built, service):
     manifest = verify(bundle)
     about = service.get("/bundle").json()
     assert about["version"] == bundle.name and about["counts"] == manifest["counts"]
-    assert about["created"] == manifest["created"] and about["input"]["path"].endswith("clicks.csv")
+    assert about["created"] == manifest["created"] and manifest["input"]["path"].startswith("/")
+    assert about["input"] == {"format": "long", "path": "clicks.csv", "items": "tracks.csv"}  # base names only
     assert about["report"] == "/report" and about["images"] is None
     report = service.get("/report")
     assert report.headers["content-type"].startswith("text/html")
@@ -79,6 +80,35 @@ def test_the_page_and_its_files_are_served_from_the_package_and_nothing_else(ser
         assert service.get(f"/page/{asset}").status_code == 200, asset
     for escape in ("/page/../serving/app.py", "/page/%2e%2e/app.py", "/page/..%2fapp.py", "/page//etc/passwd"):
         assert service.get(escape).status_code == 404, escape
+    assert service.get("/page/index.html").status_code == 404  # the page is served at / alone, with its policy
+
+
+def test_every_answer_carries_the_security_headers_and_every_html_one_the_policy(built, service):
+    import httpx
+
+    answers = {
+        path: service.get(path)
+        for path in ("/", "/report", "/docs", "/redoc", "/healthz", "/metrics", "/openapi.json", "/page/page.js",
+                     "/no-such-route", "/recommend?user=nobody", "/recommend?k=0")
+    }  # fmt: skip
+    answers["413"] = httpx.post(f"{service.base}/recommend/batch", content=b"[" * 2_000_000, timeout=30,
+                                headers={"content-type": "application/json"})  # fmt: skip
+    assert answers["413"].status_code == 413 and answers["/recommend?k=0"].status_code == 422
+    for path, answer in answers.items():
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        assert answer.headers["referrer-policy"] == "no-referrer", path
+        html = answer.headers["content-type"].startswith("text/html")
+        assert html == (path in ("/", "/report", "/docs", "/redoc")), path
+        assert answer.headers.get("content-security-policy") == (POLICY if html else None), path
+
+
+def test_no_redirect_names_a_host(service):
+    """Starlette's slash redirect built its Location from the Host header: any host a request named."""
+    import httpx
+
+    for path in ("/page", "/recommend/", "/docs/", "/report/"):
+        answer = httpx.get(f"{service.base}{path}", headers={"host": "evil.example"}, timeout=10)
+        assert answer.status_code == 404 and "location" not in answer.headers, (path, answer.headers)
 
 
 def test_browsing_added_no_route_that_writes(service):

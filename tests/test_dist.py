@@ -21,7 +21,8 @@ def test_dist_zip_is_importable_on_its_own(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "recsys/pipeline.py" in names and "recsys/spark/idmap.py" in names and "serving/app.py" in names
     assert not [n for n in names if n.startswith("tests/")]
-    assert {"serving/page/index.html", "serving/page/page.js", "serving/page/page.css"} <= set(names)  # GET /
+    page = {"serving/page/index.html", "serving/page/docs.html", "serving/page/redoc.html"}
+    assert page | {"serving/page/static/page.js", "serving/page/static/docs.js"} <= set(names)  # GET /, /docs
     probe = "import recsys.spark.idmap as m; print(m.__file__)"
     out = subprocess.run(
         [sys.executable, "-c", probe],

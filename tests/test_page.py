@@ -154,3 +154,29 @@ def test_the_page_works_at_phone_width(browser, service):
     scroll_width = phone.evaluate("document.documentElement.scrollWidth")
     phone.close()
     assert scroll_width <= 390  # nothing wider than the screen: no sideways scrolling
+
+
+@pytest.mark.parametrize(("path", "drawn"), [("/docs", ".opblock"), ("/redoc", "[data-section-id]")])
+def test_the_api_docs_draw_every_route_under_the_pages_policy(page, service, path, drawn):
+    """/docs and /redoc carry the page's content security policy (no inline script) and still draw the API."""
+    blocked: list[str] = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and blocked.append(message.text))
+    page.goto(service.base + path)
+    page.wait_for_selector(drawn, timeout=30_000)
+    routes = service.get("/openapi.json").json()["paths"]
+    assert page.locator(drawn).count() >= len(routes)
+    scripts = [b for b in blocked if "script" in b and "worker" not in b.lower()]  # ReDoc's search worker is refused
+    assert not scripts, scripts
+
+
+def test_text_from_the_data_is_cut_with_its_whole_on_hover_and_bidi_controls_are_neutralised(page, service):
+    """Every value the page shows goes through el(): a 100k-character title shows 300 characters (the whole in its
+    tooltip), and a U+202E in a label cannot turn the text after it around ("daisy RTL" read "daisy LTR")."""
+    open_page(page, service, "/")
+    long_title = page.evaluate('(() => { const n = el("a", {}, "x".repeat(100000)); '
+                               "return [n.textContent.length, n.title.length]; })()")  # fmt: skip
+    assert long_title == [300, 100_000]
+    label = page.evaluate('el("span", {title: "a\\u202eb"}, "daisy \\u202eRTL \\u2066x\\u2069").outerHTML')
+    assert label == '<span title="ab">daisy RTL x</span>'
+    id_link = page.evaluate('el("a", {href: here("item", "t\\u202e1")}, "t").getAttribute("href")')
+    assert id_link == "/?item=t%E2%80%AE1"  # a link keeps the id as it is: it must find the item

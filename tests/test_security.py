@@ -58,7 +58,7 @@ def test_the_api_docs_need_no_other_host(service):
         html = service.get(page)
         assert html.status_code == 200 and "cdn." not in html.text and "https://" not in html.text.split("<body")[0]
         scripts = [part.split('"')[0] for part in html.text.split('src="')[1:]]
-        assert scripts and all(src.startswith("/static-offline-docs/") for src in scripts), scripts
+        assert scripts and all(src.startswith(("/static-offline-docs/", "/page/")) for src in scripts), scripts
         assert all(service.get(src).status_code == 200 for src in scripts)
     assert service.get("/static-offline-docs/../../app.py").status_code == 404  # no way out of the assets
 

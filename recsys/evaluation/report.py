@@ -11,7 +11,7 @@ import base64
 import html
 import io
 import json
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import matplotlib
@@ -84,7 +84,7 @@ def _rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]], list[str]
 
 def _summary(report: dict[str, Any]) -> list[tuple[str, str]]:
     return [
-        ("dataset", str(report.get("input", {}).get("path", ""))),
+        ("dataset", PurePath(report.get("input", {}).get("path", "")).name),  # its base name: not the machine's paths
         ("split", f"{report['split']}: {report['protocol']}"),
         ("seed", str(report["seed"])),
         ("test users / held-out pairs", f"{report['test_users']:,} / {report['test_pairs']:,}" + _sampled(report)),
@@ -145,8 +145,13 @@ def html_page(report: dict[str, Any], charts: dict[str, bytes]) -> str:
 
     def table(header: list[str], body: list[list[str]]) -> str:
         head = "".join(f"<th>{esc(h)}</th>" for h in header)
-        cells = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in body)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
+        cells = "".join(
+            "<tr>" + "".join(f"<td{' align=right' * (i > 0)}>{esc(c)}</td>" for i, c in enumerate(row)) + "</tr>"
+            for row in body
+        )
+        return (
+            f"<table border=1 cellpadding=4 cellspacing=0><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
+        )
 
     images = "".join(
         f'<figure><img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
@@ -155,10 +160,9 @@ def html_page(report: dict[str, Any], charts: dict[str, bytes]) -> str:
     )
     summary = "".join(f"<li><b>{esc(label)}</b>: {esc(value)}</li>" for label, value in _summary(report))
     return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Evaluation</title><style>"
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}td:first-child{text-align:left}"
-        "figure{display:inline-block;margin:1em}</style></head><body>"
+        # no <style> and no script: the service serves this file under its content security policy, which runs
+        # nothing inline; the tables are laid out by HTML attributes
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Evaluation</title></head><body>"
         f"<h1>Evaluation</h1><ul>{summary}</ul>"
         f"<h2>Metrics at k = {report['k']}</h2>{table(['model', *metrics], rows)}"
         f"<h2>recall@k</h2>{table(['model', *points], curve_rows)}"

@@ -30,16 +30,36 @@ async function api(path, options) {
   return body;
 }
 
-/** An element with attributes and children (strings become text nodes). */
+/** Bidi controls (embeddings, overrides, isolates, marks): text from the data must not reorder what is around it. */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** The most characters one value shows; the whole of it is in the element's tooltip. */
+const LONGEST = 300;
+
+/** ``value`` as text to show: without bidi controls, and cut to LONGEST characters (whole code points). */
+function shown(value) {
+  const text = String(value).replace(BIDI_CONTROLS, "");
+  return text.length > LONGEST ? [...text].slice(0, LONGEST - 1).join("") + "…" : text;
+}
+
+/** An element with attributes and children (strings become text nodes, as ``shown`` shows them; a cut one puts its
+ * whole text in the element's title). Links and sources keep their values as they are: they carry ids. */
 function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attributes)) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "class") node.className = value;
+    else if (key === "title" || key === "alt") node.setAttribute(key, String(value).replace(BIDI_CONTROLS, ""));
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children) {
-    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+    if (child === null || child === undefined) continue;
+    if (child instanceof Node) {
+      node.append(child);
+      continue;
+    }
+    const text = shown(child);
+    if (text !== String(child) && !node.hasAttribute("title")) node.setAttribute("title", String(child).replace(BIDI_CONTROLS, ""));
+    node.append(text);
   }
   return node;
 }
@@ -55,7 +75,7 @@ function query(path, parameters) {
 
 function showError(error) {
   const box = $("error");
-  box.textContent = error instanceof ApiError ? `${error.status}: ${error.message}` : String(error);
+  box.textContent = shown(error instanceof ApiError ? `${error.status}: ${error.message}` : String(error));
   box.hidden = false;
 }
 
@@ -91,7 +111,7 @@ function itemList(items, scoreLabel, marksOf) {
 function view(title, ...children) {
   const section = $("view");
   section.replaceChildren(el("h2", {}, title), ...children);
-  document.title = `${title} · recsys`;
+  document.title = `${shown(title)} · recsys`;
 }
 
 async function showAbout() {
