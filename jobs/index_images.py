@@ -12,7 +12,9 @@ import argparse
 import sys
 
 from recsys import cli, commands
+from recsys.artifacts import load_manifest
 from recsys.images.pipeline import ImageRequest, build_image_bundle
+from recsys.images.report import headline
 from recsys.settings import load_settings
 
 
@@ -33,6 +35,7 @@ def main(argv: list[str]) -> int:
     request = ImageRequest(args.images, args.output, args.name, args.labels)
     folder = cli.run_on_spark("index_images", settings, lambda spark: build_image_bundle(spark, request, settings))
     print(f"bundle published: {folder}")
+    print("\n".join(headline(load_manifest(folder))))
     return 0
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 import polars as pl
@@ -28,7 +27,7 @@ from recsys.index.written import write_index
 from recsys.layout import IMAGE_HEAD, IMAGE_THUMBNAILS, IMAGE_VECTORS, IMAGES, INDEX_IMAGES, REJECTS
 from recsys.models.base import l2_normalize
 from recsys.settings import ImagesSettings, Settings
-from recsys.spark.files import InputFile, fingerprint, list_files
+from recsys.spark.files import InputFile, fingerprint, folder_prefix, list_files
 from recsys.spark.images import embedded
 from recsys.stages import stage
 
@@ -46,28 +45,42 @@ class ImageRequest:
     labels: str | None  # "folders": an image's label is its first folder under ``images``
 
 
-def relative_id(uri: str, root: PurePosixPath) -> str:
-    """The file's path under the image folder: the image's id in the bundle and the API."""
-    return str(PurePosixPath(unquote(urlparse(uri).path)).relative_to(root))
+def relative_id(path: str, prefix: str) -> str:
+    """The file's path under the image folder (whose paths start with ``prefix``, files.folder_prefix), exactly
+    as named on disk: the image's id in the bundle and the API. Nothing is decoded: a file named
+    ``%2e%2e%2fetc.jpg`` keeps that name."""
+    if not path.startswith(prefix):
+        raise RuntimeError(f"Spark read {path}, which is not under the image folder {prefix}")
+    return path[len(prefix) :]
 
 
-def read_embedded(path: str, root: str, labels: str | None) -> pl.DataFrame:
+def read_embedded(path: str, prefix: str, labels: str | None) -> pl.DataFrame:
     """What Spark wrote, with image ids (and labels), sorted by id so the build is deterministic."""
     rows = pl.read_parquet(f"{path}/*.parquet")
-    base = PurePosixPath(unquote(urlparse(root).path) if "://" in root else str(Path(root).resolve()))
-    ids = [relative_id(uri, base) for uri in rows["path"]]
+    ids = [relative_id(uri, prefix) for uri in rows["path"]]
     rows = rows.with_columns(pl.Series("image_id", ids)).sort("image_id")
     label = pl.col("image_id").str.split("/").list.first() if labels == "folders" else pl.lit(None, pl.Utf8)
     has_folder = pl.col("image_id").str.contains("/")
     return rows.with_columns(pl.when(has_folder).then(label).otherwise(None).alias("label"))
 
 
+def unread_reason(file: InputFile) -> str:
+    """Why Spark's reader did not return a listed file (empty files, hidden names, names Hadoop cannot open)."""
+    if file.size == 0:
+        return "empty file"
+    if file.name.rsplit("/", 1)[-1].startswith((".", "_")):
+        return "not read: Spark skips names starting with . or _"
+    if ":" in file.name:
+        return "not read: Hadoop cannot open a file whose name holds ':'"
+    return "not read: Spark could not open the file"
+
+
 def with_unread(rows: pl.DataFrame, listed: list[InputFile]) -> pl.DataFrame:
-    """Listed files Spark's reader never returned (it skips empty files and names starting with . or _), added
-    as rejects: nothing under the folder goes unreported."""
+    """Listed files Spark's reader never returned, added as rejects with the reason: nothing under the folder goes
+    unreported, and a file it cannot open does not stop the job."""
     seen = set(rows["image_id"].to_list())
     unread = [f for f in listed if f.name not in seen]
-    reasons = ["empty file" if f.size == 0 else "not read: Spark skips names starting with . or _" for f in unread]
+    reasons = [unread_reason(f) for f in unread]
     extra = pl.DataFrame(
         {"image_id": [f.name for f in unread], "reason": reasons}, schema={"image_id": pl.Utf8, "reason": pl.Utf8}
     )
@@ -121,11 +134,12 @@ def classify(vectors: np.ndarray, labels: list[str], s: ImagesSettings) -> tuple
 def build_image_bundle(spark: SparkSession, request: ImageRequest, settings: Settings) -> Path:
     s = settings.images
     input_files = list_files(spark, request.images)
+    prefix = folder_prefix(spark, request.images)
     with BundleWriter(request.output, request.name) as bundle:
         with stage(f"read and embed images ({s.backbone} on {resolve_device(s.device)})"):
             scratch = str(bundle.path("_embedded"))
             embedded(spark, request.images, s).write.parquet(scratch)
-            rows = with_unread(read_embedded(scratch, request.images, request.labels), input_files)
+            rows = with_unread(read_embedded(scratch, prefix, request.labels), input_files)
         rejects = rows.filter(pl.col("reason").is_not_null())
         bundle.path(REJECTS).mkdir()
         rejects.select("image_id", "reason").write_parquet(bundle.path(REJECTS) / "part-00000.parquet")
@@ -143,9 +157,14 @@ def build_image_bundle(spark: SparkSession, request: ImageRequest, settings: Set
             ids = accepted["image_id"].to_list()
             near = near_duplicates(bundle.path(INDEX_IMAGES), vectors, ids, s.near_duplicate_cosine)
 
-        head_metrics = None
+        head_metrics, no_head = None, None
         labelled = accepted["label"].is_not_null().to_numpy()
-        if request.labels and accepted["label"].drop_nulls().n_unique() > 1:  # a head needs two classes
+        classes = accepted["label"].drop_nulls().n_unique()
+        if not request.labels:
+            no_head = "no labels asked for (--labels folders trains one)"
+        elif classes < 2:
+            no_head = f"the indexed images hold {classes} labelled class(es), and a head needs two"
+        else:
             with stage("transfer-learning head"):
                 head, head_metrics = classify(vectors[labelled], accepted["label"].to_numpy()[labelled].tolist(), s)
                 head.save(bundle.path(IMAGE_HEAD))
@@ -167,6 +186,7 @@ def build_image_bundle(spark: SparkSession, request: ImageRequest, settings: Set
             duplicates=identical,
             near_duplicates=near,
             head=head_metrics,
+            no_head=no_head,
             indexes={INDEX_IMAGES: index},
         )
         write_image_report(bundle.path(""), {key: value for key, value in manifest.items() if key != "config"})

@@ -8,8 +8,29 @@ from pathlib import Path
 from typing import Any
 
 from recsys.evaluation.report import plt  # the Agg backend, chosen once
+from recsys.layout import REJECTS
 
 LEARNING_CURVE = "learning_curve.png"
+
+
+def headline(manifest: dict[str, Any]) -> list[str]:
+    """What the job ends with on the console: how many files became images, why the others did not, and the head's
+    accuracy or why there is none."""
+    counts = manifest["counts"]
+    reasons = "; ".join(f"{n:,} {reason}" for reason, n in manifest["rejects"].items())
+    lines = [
+        f"indexed {counts['images']:,} of {counts['files']:,} files ("
+        f"{counts['identical_set_aside']:,} identical copies set aside); rejected {counts['rejects']:,}"
+        + (f": {reasons}" if reasons else ""),
+    ]
+    if counts["rejects"] > counts["images"]:
+        lines.append(f"warning: more files were rejected than indexed: see {REJECTS}/ in the bundle")
+    head = manifest.get("head")
+    if head:
+        lines.append(f"head: accuracy {head['accuracy']:.3f} on {head['test_images']:,} held-out images")
+    else:
+        lines.append(f"no classifier head: {manifest.get('no_head')}")
+    return lines
 
 
 def write_image_report(folder: Path, summary: dict[str, Any]) -> None:

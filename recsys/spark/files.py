@@ -19,14 +19,25 @@ class InputFile:
     modified_ms: int
 
 
-def list_files(spark: SparkSession, uri: str) -> list[InputFile]:
-    """Every file under ``uri`` (recursively), or ``uri`` itself when it is a file; sorted by name."""
+def _root(spark: SparkSession, uri: str) -> tuple[object, object, object]:
+    """Hadoop's (filesystem, path, status) of ``uri``; FileNotFoundError naming it where there is nothing."""
     jvm, conf = spark.sparkContext._jvm, spark.sparkContext._jsc.hadoopConfiguration()
     path = jvm.org.apache.hadoop.fs.Path(uri)
     fs = path.getFileSystem(conf)
     if not fs.exists(path):
         raise FileNotFoundError(f"input {uri} does not exist")
-    root = fs.getFileStatus(path)
+    return fs, path, fs.getFileStatus(path)
+
+
+def folder_prefix(spark: SparkSession, uri: str) -> str:
+    """What comes before a file's name relative to the folder ``uri`` in the paths Hadoop lists and Spark's file
+    sources report (``file:/data/images/`` for ``data/images``): the folder as given, symbolic links kept."""
+    return _root(spark, uri)[2].getPath().toString().rstrip("/") + "/"
+
+
+def list_files(spark: SparkSession, uri: str) -> list[InputFile]:
+    """Every file under ``uri`` (recursively), or ``uri`` itself when it is a file; sorted by name."""
+    fs, path, root = _root(spark, uri)
     prefix = root.getPath().toString().rstrip("/") + "/"
     found = fs.listFiles(path, True)
     files = []

@@ -21,7 +21,10 @@ EMBEDDED = "path string, sha256 string, width int, height int, vector array<floa
 
 def embedded(spark: SparkSession, folder: str, s: ImagesSettings) -> DataFrame:
     """One row per file under ``folder``: its vector, or the reason it has none."""
-    files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(folder)
+    # a file Hadoop cannot open (a ':' in its name) is skipped, not the end of the job: the driver's listing
+    # reports every file the read did not return (pipeline.with_unread)
+    reader = spark.read.format("binaryFile").option("recursiveFileLookup", "true").option("ignoreCorruptFiles", "true")
+    files = reader.load(folder)
     too_big = files.where(F.col("length") > s.max_bytes).select(
         "path",
         F.lit(None).cast("string").alias("sha256"),

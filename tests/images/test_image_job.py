@@ -189,6 +189,36 @@ def test_a_folder_without_a_readable_image_publishes_nothing(tmp_path):
     assert not list((tmp_path / "out" / "images").glob(".staging-*"))
 
 
+def test_odd_file_names_through_a_symlinked_folder_keep_their_names_and_stop_nothing(tmp_path):
+    """docs/images.md's command through a symbolic link, on names a careless or hostile folder holds: a ':' (Hadoop
+    cannot open it: a reject, not the end of the job), percent escapes (kept, not decoded to ../), '#', '?' and a
+    space; every file counted once. Most files rejected and no head: the console says so, with the numbers."""
+    photos = sorted((shared_dataset("flowers5") / "daisy").iterdir())
+    folder = tmp_path / "real"
+    (folder / "daisy").mkdir(parents=True)
+    odd = ["javascript:alert(1).jpg", "%2e%2e%2fetc.jpg", "a b#c?.jpg"]
+    for name, photo in zip(odd, photos, strict=False):
+        shutil.copy(photo, folder / "daisy" / name)
+    for i in range(4):
+        (folder / "daisy" / f"broken-{i}.jpg").write_bytes(b"not a picture")
+    (tmp_path / "linked").symlink_to(folder)
+    job = run_job("index_images.py", "--images", str(tmp_path / "linked"), "--output", str(tmp_path / "out"),
+                  "--labels", "folders")  # fmt: skip
+    assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
+    bundle = resolve(tmp_path / "out", "images")
+    ids = pl.read_parquet(bundle / layout.IMAGES)["image_id"].sort().to_list()
+    assert ids == ["daisy/%2e%2e%2fetc.jpg", "daisy/a b#c?.jpg"]
+    rejects = dict(pl.read_parquet(bundle / layout.REJECTS / "*.parquet").iter_rows())
+    assert rejects["daisy/javascript:alert(1).jpg"] == "not read: Hadoop cannot open a file whose name holds ':'"
+    assert verify(bundle)["counts"] == {"files": 7, "images": 2, "rejects": 5, "identical_set_aside": 0}
+    assert job.stdout.splitlines()[-3:] == [
+        "indexed 2 of 7 files (0 identical copies set aside); rejected 5: 4 not an image PIL can read; "
+        "1 not read: Hadoop cannot open a file whose name holds ':'",
+        "warning: more files were rejected than indexed: see rejects/ in the bundle",
+        "no classifier head: the indexed images hold 1 labelled class(es), and a head needs two",
+    ]
+
+
 def test_separate_executor_processes_embed_the_same_vectors(photos, tmp_path):
     """local-cluster: each executor process loads the backbone itself; ids and vectors match the local[2] run."""
     _, local = photos
