@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from recsys import cli, commands
+from recsys.models.als import check_gpu_asked_for
 from recsys.pipeline import BuildRequest, build_bundle
 
 
@@ -27,6 +28,7 @@ def main(argv: list[str]) -> int:
     cli.configure_logging()
     settings = cli.settings_of(args)
     request = BuildRequest(cli.input_spec(args), args.output, args.name)
+    check_gpu_asked_for(settings.als)
     folder = cli.run_on_spark("build_embeddings", settings, lambda spark: build_bundle(spark, request, settings))
     print(f"bundle published: {folder}")
     return 0

@@ -16,6 +16,7 @@ from recsys import cli, commands
 from recsys.evaluation.job import evaluate_log
 from recsys.evaluation.offline import format_table
 from recsys.evaluation.repeated import BASELINES, markdown
+from recsys.models.als import check_gpu_asked_for
 
 SPLITS = ("last", "random", "users", "temporal", "challenge")
 
@@ -64,6 +65,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     cli.configure_logging()
     settings = cli.settings_of(args, f"evaluation.split={args.split}")
+    check_gpu_asked_for(settings.als)
     report = cli.run_on_spark(
         "evaluate",
         settings,

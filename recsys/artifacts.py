@@ -20,8 +20,8 @@ import secrets
 import shutil
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -106,6 +106,8 @@ class BundleWriter:
     def __enter__(self) -> BundleWriter:
         if self.home.is_dir():
             remove_partial(self.home, min_age_s=None)  # what killed jobs of this name on this host left
+        # the folders this build creates, innermost first: a build that publishes nothing removes them again
+        self.created = [folder for folder in (self.home, self.home.parent) if not folder.exists()]
         self.staging.mkdir(parents=True, exist_ok=False)
         owner = {"host": socket.gethostname(), "pid": os.getpid()}
         (self.staging / OWNER).write_text(json.dumps(owner))
@@ -114,9 +116,18 @@ class BundleWriter:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self.published is None and self.staging.exists():
-            shutil.rmtree(self.staging, ignore_errors=True)
-            log.warning("bundle %s not published; staging folder removed", self.version)
+        if self.published is None:
+            if self.staging.exists():
+                log.warning("bundle %s not published; staging folder removed", self.version)
+            self._remove()
+            _ABANDONED.append(self._remove)
+
+    def _remove(self) -> None:
+        """Remove the staging folder and the folders this build created (where nothing else is in them)."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        for folder in self.created:
+            with suppress(OSError):  # not empty: another build of this name or root wrote there meanwhile
+                folder.rmdir()
 
     def path(self, relative: str) -> Path:
         """Where to write ``relative`` inside the staged bundle (parent folders created)."""
@@ -152,6 +163,17 @@ class BundleWriter:
             _atomic_write_text(self.home / LATEST, self.version + "\n")
         log.info("published bundle %s", final)
         return final
+
+
+#: How to remove again what each failed build of this process removed: a Spark task still running when the build
+#: failed (a cancelled task is not yet a stopped one) can write into its staging folder after the removal.
+_ABANDONED: list[Callable[[], None]] = []
+
+
+def sweep_abandoned() -> None:
+    """Remove again what failed builds of this process left; to be called once Spark has stopped."""
+    while _ABANDONED:
+        _ABANDONED.pop()()
 
 
 def started(version: str) -> str:

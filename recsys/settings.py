@@ -437,10 +437,14 @@ def _read_toml_layers(conf_dir: Path, env: str | None) -> dict[str, Any]:
     return layers
 
 
+def conf_dir() -> Path:
+    """The folder of base.toml, the settings layers and Spark's log4j2.properties: $RECSYS_CONF_DIR, else conf/."""
+    return Path(os.environ.get("RECSYS_CONF_DIR", DEFAULT_CONF_DIR))
+
+
 def load_settings(overrides: list[str] | None = None, env: str | None = None) -> Settings:
     """Build the settings from every layer. ``env`` defaults to $RECSYS_ENV (no env layer if unset)."""
-    conf_dir = Path(os.environ.get("RECSYS_CONF_DIR", DEFAULT_CONF_DIR))
-    file_values = _read_toml_layers(conf_dir, env or os.environ.get("RECSYS_ENV"))
+    file_values = _read_toml_layers(conf_dir(), env or os.environ.get("RECSYS_ENV"))
     cli_values = parse_overrides(overrides or [])
     try:
         env_values = Settings().model_dump(exclude_unset=True)  # environment only: nothing else is set here

@@ -30,6 +30,18 @@ def test_failed_job_leaves_latest_on_the_previous_bundle(tmp_path):
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted([LATEST, good.name])
 
 
+def test_a_first_build_that_fails_leaves_no_empty_folders(tmp_path):
+    root = tmp_path / "artifacts"
+    with pytest.raises(RuntimeError, match="mid-way"):
+        write_bundle(root, b"half", fail=True)
+    assert not root.exists()  # neither the root nor root/b, which the build made
+    (root / "b").mkdir(parents=True)
+    (root / "b" / "notes.txt").write_text("the user's own")
+    with pytest.raises(RuntimeError, match="mid-way"):
+        write_bundle(root, b"half", fail=True)
+    assert [p.name for p in (root / "b").iterdir()] == ["notes.txt"]  # what was there before is kept
+
+
 def test_a_second_publish_becomes_latest(tmp_path):
     write_bundle(tmp_path, b"one")
     second = write_bundle(tmp_path, b"two")

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from recsys.artifacts import LATEST, resolve, verify
+from recsys.artifacts import resolve, verify
 from recsys.io import InputSpec, RejectRatioExceeded, UnreadableInput
 from recsys.pipeline import BuildRequest, build_bundle
 from recsys.settings import load_settings
@@ -66,8 +66,7 @@ def test_an_input_that_cannot_be_used_stops_the_build_naming_it(spark, tmp_path,
     with pytest.raises(error, match=message) as raised:
         build(spark, tmp_path, path)
     assert str(path) in str(raised.value)
-    home = tmp_path / "out" / "b"
-    assert not (home / LATEST).exists() and not list(home.iterdir())  # nothing published, nothing half-written
+    assert not (tmp_path / "out").exists()  # nothing published, nothing half-written, no empty bundle folders
 
 
 def test_only_duplicate_rows_make_one_rating_and_nothing_to_recommend(spark, tmp_path):

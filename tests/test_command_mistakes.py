@@ -61,3 +61,25 @@ def test_a_mistake_is_one_line_and_exit_2(mistake, tmp_path):
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert len(errors) == 1 and expected in errors[0], result.stderr
+
+
+@pytest.mark.no_gpu
+def test_a_gpu_asked_for_where_there_is_none_is_said_before_spark_starts(tmp_path):
+    """The input does not exist either: that the GPU is named, not the input, shows Spark never started."""
+    result = subprocess.run([*BUILD, "out", "--set", "als.use_gpu=true"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "build_embeddings.py: error: als.use_gpu=true but no GPU is usable by als.backend=auto: torch sees no GPU; "
+        "leave als.use_gpu at auto to train on the CPU"
+    ]
+
+
+def test_a_job_started_with_python_gets_the_quiet_spark_console(tmp_path):
+    """conf/log4j2.properties applies however a job is started, not only through the Makefile's spark-submit."""
+    result = subprocess.run([*BUILD, str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 2
+    assert "log4j" not in result.stderr and "\tat " not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1].endswith("ERROR build_embeddings: input x does not exist")
+    assert not (tmp_path / "out").exists()  # the failed build left no empty bundle folders either

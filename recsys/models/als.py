@@ -31,21 +31,36 @@ def choose_solver(settings: ALSSettings, shape: tuple[int, int], nnz: int) -> tu
     set is skipped with a log line, not run into an out-of-memory; ``use_gpu=true`` makes that, or a missing GPU,
     an error.
     """
-    import torch  # imported where a solver is chosen: serving a bundle never needs it
-
     gpu_solver = "implicit" if settings.backend == "implicit" else "torch"
     cpu_solver = "torch" if settings.backend == "torch" else "implicit"
-    missing = [] if torch.cuda.is_available() else ["torch sees no GPU"]
-    if gpu_solver == "implicit" and not implicit.gpu.HAS_CUDA:
-        missing.append("implicit has no CUDA (`make install-gpu` turns it on)")
     if settings.use_gpu != "false":
+        missing = gpu_missing(settings)
         if not missing and _gpu_fits(shape, nnz, settings):
             return gpu_solver, "cuda"
         if missing and settings.use_gpu == "true":
-            raise RuntimeError(
-                f"als.use_gpu=true but no GPU is usable by als.backend={settings.backend}: {' and '.join(missing)}"
-            )
+            raise RuntimeError(no_gpu_message(settings, missing))
     return cpu_solver, "cpu"
+
+
+def gpu_missing(settings: ALSSettings) -> list[str]:
+    """What this machine lacks for ALS on a GPU with ``settings.backend`` (nothing: it can run there)."""
+    import torch  # imported where a solver is chosen: serving a bundle never needs it
+
+    missing = [] if torch.cuda.is_available() else ["torch sees no GPU"]
+    if settings.backend == "implicit" and not implicit.gpu.HAS_CUDA:
+        missing.append("implicit has no CUDA (`make install-gpu` turns it on)")
+    return missing
+
+
+def no_gpu_message(settings: ALSSettings, missing: list[str]) -> str:
+    return f"als.use_gpu=true but no GPU is usable by als.backend={settings.backend}: {' and '.join(missing)}"
+
+
+def check_gpu_asked_for(settings: ALSSettings) -> None:
+    """ValueError (a mistake in the command) where ``als.use_gpu=true`` names a GPU this machine does not have:
+    said before Spark starts, not after its stages (the minutes a build spends before ALS)."""
+    if settings.use_gpu == "true" and (missing := gpu_missing(settings)):
+        raise ValueError(f"{no_gpu_message(settings, missing)}; leave als.use_gpu at auto to train on the CPU")
 
 
 def _gpu_fits(shape: tuple[int, int], nnz: int, settings: ALSSettings) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from recsys.settings import SparkSettings
+from recsys.settings import SparkSettings, conf_dir
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,11 @@ def spark_session(settings: SparkSettings) -> SparkSession:
         heap = driver_memory(settings)
         if heap:
             builder = builder.config("spark.driver.memory", heap)
+        log4j = conf_dir() / "log4j2.properties"
+        if log4j.is_file():  # the quiet console spark-submit gets from the Makefile's --driver-java-options
+            option = f"-Dlog4j2.configurationFile={log4j.resolve()}"
+            builder = builder.config("spark.driver.extraJavaOptions", option)
+            builder = builder.config("spark.executor.extraJavaOptions", option)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.log_level)
     return spark
