@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from recsys import schemas as S
+from recsys.io.formats import columns_shown, likely_format
 from recsys.io.rejects import Check, ReadResult, id_checks, integer_check, item_id_checks, split_valid
 from recsys.settings import InputSettings
 from recsys.spark.files import is_parquet, list_files
@@ -48,12 +49,17 @@ RESERVED_METADATA = ("item", "score", S.ITEM_IDX)
 
 
 def _table(spark: SparkSession, path: str, required: tuple[str, ...]) -> tuple[DataFrame, Column, list[Check]]:
-    parquet = is_parquet(list_files(spark, path))
-    df, raw, checks = _read_parquet(spark, path) if parquet else _read_csv(spark, path)
+    files = list_files(spark, path)
+    df, raw, checks = _read_parquet(spark, path) if is_parquet(files) else _read_csv(spark, path)
     found = [c for c in df.columns if c != _CORRUPT]
     missing = [c for c in required if c not in found]
     if missing:
-        raise ValueError(f"{path}: missing required column(s) {missing}; found {found or 'no header at all'}")
+        likely = likely_format([f.name for f in files])
+        hint = f"; these files look like --format {likely}" if likely not in (None, "long") else ""
+        raise ValueError(
+            f"{path}: missing required column(s) {', '.join(missing)}; found "
+            f"{columns_shown(found) if found else 'no header at all'}{hint}"
+        )
     return df, raw, checks
 
 

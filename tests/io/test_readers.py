@@ -14,6 +14,7 @@ from recsys.io import (
     summarize_rejects,
 )
 from recsys.settings import InputSettings
+from tests.conftest import shared_dataset
 
 pytestmark = pytest.mark.spark
 
@@ -79,8 +80,16 @@ def test_long_csv_without_position_keeps_file_order_and_counts_one(spark, tmp_pa
 def test_long_csv_missing_required_column_is_a_clear_error(spark, tmp_path):
     path = tmp_path / "clicks.csv"
     path.write_text("user,item_id\nu1,a\n")
-    with pytest.raises(ValueError, match=r"missing required column\(s\) \['user_id'\]"):
+    with pytest.raises(ValueError, match=r"missing required column\(s\) user_id; found 'user', 'item_id'$"):
         read_interactions(spark, InputSpec(str(path), "long"), SETTINGS)
+
+
+def test_a_yes_folder_read_as_long_says_which_format_it_looks_like_and_cuts_its_first_line(spark):
+    """A Yes.com folder read as CSV has one "column": its whole first line, ~10 KB of song ids."""
+    with pytest.raises(ValueError) as error:
+        read_interactions(spark, InputSpec(str(shared_dataset("yes_small")), "long"), SETTINGS)
+    message = str(error.value)
+    assert len(message) < 300 and message.endswith("characters); these files look like --format yes"), message
 
 
 def test_long_parquet_with_timestamps_orders_by_time(spark, tmp_path):
