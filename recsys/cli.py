@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
 
+from recsys.artifacts import sweep_abandoned
 from recsys.io import FORMATS, InputSpec, RejectRatioExceeded
 from recsys.settings import Settings, load_settings
 from recsys.spark.session import spark_session
@@ -66,10 +72,20 @@ def settings_of(args: argparse.Namespace, *overrides: str) -> Settings:
     return load_settings([*args.overrides, *extra], args.env)
 
 
+class _NoInterruptTracebacks(logging.Filter):
+    """py4j logs a Ctrl-C that lands in the middle of one of its calls with the whole traceback: the command says
+    it was interrupted itself, in one line (commands.run)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
+
+
 def configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_NoInterruptTracebacks())
     logging.getLogger("gensim").setLevel(logging.WARNING)  # a line per second; recsys.progress logs each epoch
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
@@ -77,8 +93,18 @@ def configure_logging() -> None:
 def run_on_spark(job: str, settings: Settings, work: Callable[[SparkSession], T]) -> T:
     """``work`` in a Spark session of ``settings.spark``, stopped afterwards. A problem with what the user gave (too
     many malformed rows, a value or input that cannot be used, a missing path) is logged under ``job``, without a
-    traceback, and exits with status 2; anything else is a bug and keeps its traceback."""
+    traceback, and exits with status 2; anything else is a bug and keeps its traceback.
+
+    Ctrl-C is the job's to handle (_interrupt): it ends with one line and exit status 130, nothing published and
+    nothing left behind. Whatever a failed build removed is removed again once Spark has stopped."""
     spark = spark_session(settings.spark)
+    main = threading.current_thread() is threading.main_thread()  # only there may a handler be installed
+    previous = signal.signal(signal.SIGINT, _interrupt(spark)) if main else None
+    if main and "PYSPARK_GATEWAY_PORT" in os.environ:
+        # spark-submit's JVM is this process's parent and gets the same Ctrl-C: it would stop Spark under the job
+        # (and end this process's console with it); PySpark's own launch makes its JVM ignore Ctrl-C, so too here
+        jvm = spark.sparkContext._jvm
+        jvm.sun.misc.Signal.handle(jvm.sun.misc.Signal("INT"), jvm.sun.misc.SignalHandler.SIG_IGN)
     try:
         return work(spark)
     except (RejectRatioExceeded, ValueError, FileNotFoundError) as exc:
@@ -86,3 +112,37 @@ def run_on_spark(job: str, settings: Settings, work: Callable[[SparkSession], T]
         raise SystemExit(2) from None
     finally:
         spark.stop()
+        sweep_abandoned()
+        if main:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt(spark: SparkSession) -> Callable[[int, FrameType | None], None]:
+    """The Ctrl-C handler of a job: Spark's console silenced, its jobs cancelled and their tasks ended, then a
+    KeyboardInterrupt, so the build removes its unfinished bundle after the last task wrote into it.
+
+    PySpark's own handler cancels from inside the py4j call Ctrl-C interrupted (a re-entrant call: pages of
+    tracebacks) and raises at once, while the cancelled tasks still write: this one asks from another thread
+    (its own py4j connection) and waits for it."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        quieting = threading.Thread(target=_quiesce, args=(spark,), daemon=True)
+        quieting.start()
+        quieting.join(JOBS_END_S)
+        raise KeyboardInterrupt
+
+    return handler
+
+
+def _quiesce(spark: SparkSession) -> None:
+    """Cancel the jobs still running and wait for them to end."""
+    context = spark.sparkContext
+    context.setLogLevel("OFF")  # the cancelled tasks' failures are not the user's news
+    context.cancelAllJobs()
+    deadline = time.monotonic() + JOBS_END_S
+    while context.statusTracker().getActiveJobsIds() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+#: How long a Ctrl-C waits for the cancelled jobs to end.
+JOBS_END_S = 30.0

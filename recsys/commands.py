@@ -13,6 +13,8 @@ from collections.abc import Callable
 from recsys.artifacts import BundleError
 
 MISTAKES = (ValueError, FileNotFoundError, NotADirectoryError, BundleError)
+#: The exit status of a command stopped by Ctrl-C, as shells report one (128 + SIGINT).
+INTERRUPTED = 130
 
 
 def run(prog: str, main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
@@ -22,3 +24,6 @@ def run(prog: str, main: Callable[[list[str]], int], argv: list[str] | None = No
     except MISTAKES as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: what was half-done is cleaned up on the way here; no traceback
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return INTERRUPTED
