@@ -199,7 +199,7 @@ def resolve(root: str | Path, name: str, version: str | None = None) -> Path:
     if version is None:
         latest = home / LATEST
         if not latest.is_file():
-            raise BundleError(f"no published bundle: {latest} does not exist (run jobs/build_embeddings.py first)")
+            raise BundleError(f"no published bundle: {latest} does not exist ({published_names(Path(root))})")
         version = latest.read_text().strip()
     if not version or "/" in version or "\\" in version or version.startswith("."):
         raise BundleError(f"{home}: {version!r} is not a bundle version (a plain folder name)")
@@ -207,6 +207,15 @@ def resolve(root: str | Path, name: str, version: str | None = None) -> Path:
     if not (folder / MANIFEST).is_file():
         raise BundleError(f"{folder} is not a complete bundle (no {MANIFEST})")
     return folder
+
+
+def published_names(root: Path) -> str:
+    """What a user who named a missing bundle can pick from: the names published under ``root``, or how to make one
+    (without the root's path, which the service keeps from its clients)."""
+    names = sorted(p.name for p in root.iterdir() if (p / LATEST).is_file()) if root.is_dir() else []
+    if names:
+        return f"published there: {', '.join(names)}"
+    return "nothing is published there: jobs/build_embeddings.py builds a playlist bundle, jobs/index_images.py images"
 
 
 def load_manifest(folder: Path) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 from urllib.parse import quote
@@ -48,6 +49,19 @@ def print_examples(root: str, name: str, host: str, port: int) -> None:
     print(f"  curl '{base}/readyz'")
     print(f"  curl '{base}/metrics'")
     print(f"\nOpenAPI docs: {base}/docs\n")
+
+
+def check_port_free(host: str, port: int) -> None:
+    """ValueError (one line, exit 2) where the port is taken: uvicorn would say so after the bundle's log lines and
+    exit 3."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closed socket's port is free
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ValueError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): pick another port with --port N (make serve PORT=N)"
+            ) from None
 
 
 def playlist_bundle_name(root: str, name: str | None, images_name: str | None) -> str:
@@ -95,6 +109,7 @@ def main(argv: list[str]) -> int:
             return 2
     if not name:
         logging.getLogger(__name__).info("no playlist bundle under %s: serving images only", args.artifacts)
+    check_port_free(args.host, args.port)
     # Every worker builds its app from the settings, so hand it the root and name through the environment.
     os.environ["RECSYS__SERVING__ARTIFACTS"] = args.artifacts
     os.environ["RECSYS__SERVING__NAME"] = name

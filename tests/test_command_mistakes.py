@@ -1,5 +1,6 @@
 """A user's mistake on any command line gets one line naming what is wrong and what would be right, and exit 2."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,33 @@ def test_a_job_started_with_python_gets_the_quiet_spark_console(tmp_path):
     assert "log4j" not in result.stderr and "\tat " not in result.stderr, result.stderr
     assert result.stderr.splitlines()[-1].endswith("ERROR build_embeddings: input x does not exist")
     assert not (tmp_path / "out").exists()  # the failed build left no empty bundle folders either
+
+
+def test_a_bundle_name_that_is_not_there_lists_the_names_that_are(tmp_path):
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "LATEST").write_text("v1\n")
+    result = subprocess.run([sys.executable, "-m", "serving", "--artifacts", str(tmp_path), "--images-name", "photo"],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"error: no published bundle: {tmp_path}/photo/LATEST does not exist (published there: demo)"
+    )
+
+
+def test_a_port_that_is_taken_is_one_line_naming_the_way_out(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "RECSYS__SERVING__WATCH_INTERVAL_S": "1"}  # no bundle needed: it could appear later
+        result = subprocess.run(
+            [sys.executable, "-m", "serving", "--artifacts", str(tmp_path), "--name", "x", "--port", str(port)],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"python -m serving: error: cannot listen on 127.0.0.1:{port} (Address already in use): pick another port "
+        "with --port N (make serve PORT=N)"
+    )
