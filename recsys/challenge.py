@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -61,21 +61,31 @@ class ChallengePlaylist:
     name: str | None  # None: the category without a title
     seeds: list[str]  # track URIs given, in playlist order
     num_holdouts: int
+    seeds_first: bool = True  # the seeds are the playlist's first tracks (else drawn at random from it)
+
+    @property
+    def category(self) -> str:
+        """The playlist's challenge category as reports name it (category_label)."""
+        return category_label(self.name is not None, len(self.seeds), self.seeds_first)
 
 
 def read_challenge_set(path: Path) -> list[ChallengePlaylist]:
     """The challenge set's playlists; ValueError naming the first thing that is not the published schema."""
     try:
         document = json.loads(Path(path).read_text())
-        return [
-            ChallengePlaylist(
-                pid=int(entry["pid"]),
-                name=entry.get("name"),
-                seeds=[track["track_uri"] for track in sorted(entry["tracks"], key=lambda t: t["pos"])],
-                num_holdouts=int(entry["num_holdouts"]),
+        playlists = []
+        for entry in document["playlists"]:
+            tracks = sorted(entry["tracks"], key=lambda t: t["pos"])
+            playlists.append(
+                ChallengePlaylist(
+                    pid=int(entry["pid"]),
+                    name=entry.get("name"),
+                    seeds=[track["track_uri"] for track in tracks],
+                    num_holdouts=int(entry["num_holdouts"]),
+                    seeds_first=[track["pos"] for track in tracks] == list(range(len(tracks))),
+                )
             )
-            for entry in document["playlists"]
-        ]
+        return playlists
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not JSON ({exc})") from exc
     except (KeyError, TypeError) as exc:
@@ -111,23 +121,35 @@ def check_submission(path: Path, challenge: list[ChallengePlaylist], length: int
     seeds = {playlist.pid: set(playlist.seeds) for playlist in challenge}
     seen: set[int] = set()
     team_info = False
-    with _open(Path(path), "r") as lines:
-        for number, line in enumerate(lines, 1):
-            fields = [field.strip() for field in line.strip().split(",")]
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            if not team_info:
-                team_info = True
-                if fields[0] != "team_info" or len(fields) != 4 or fields[2] not in TRACKS or not all(fields[1:]):
-                    problems.append(f"line {number}: the first line must be team_info,TEAM,main|creative,EMAIL")
-                continue
-            problems += _check_line(number, fields, seeds, seen, length)
+    for number, fields in _fields(path):
+        if not team_info:
+            team_info = True
+            if fields[0] != "team_info" or len(fields) != 4 or fields[2] not in TRACKS or not all(fields[1:]):
+                problems.append(f"line {number}: the first line must be team_info,TEAM,main|creative,EMAIL")
+            continue
+        problems += _check_line(number, fields, seeds, seen, length)
     if not team_info:
         problems.append("no team_info line")
     missing = sorted(set(seeds) - seen)
     if missing:
         problems.append(f"{len(missing)} playlists of the challenge set have no line, e.g. pid {missing[0]}")
     return problems
+
+
+def _fields(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, its comma-separated fields) for each line that is neither empty nor a comment."""
+    with _open(Path(path), "r") as lines:
+        for number, line in enumerate(lines, 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                yield number, [field.strip() for field in line.strip().split(",")]
+
+
+def answer_lines(path: Path) -> Iterator[list[str]]:
+    """The fields of a submission's answer lines (pid, track URIs), the team_info line left out."""
+    answers = _fields(path)
+    next(answers, None)
+    for _, fields in answers:
+        yield fields
 
 
 def _check_line(number: int, fields: list[str], seeds: dict[int, set[str]], seen: set[int], length: int) -> list[str]:

@@ -3,6 +3,7 @@
 import gzip
 import json
 
+import numpy as np
 import pytest
 
 from recsys.challenge import ChallengePlaylist, check_submission, read_challenge_set, write_submission
@@ -98,3 +99,22 @@ def test_the_challenge_set_reads_as_published(tmp_path):
     path.write_text("{")
     with pytest.raises(ValueError, match="not JSON"):
         read_challenge_set(path)
+
+
+def test_a_submission_is_scored_per_category_against_its_held_out_tracks(tmp_path):
+    """By hand: pid 1 (title only) finds its one held-out track at rank 12, pid 2 (first 1 seed) finds nothing."""
+    from recsys.evaluation.submission import read_holdouts, score
+
+    track = [f"spotify:track:{i:022d}" for i in range(600)]
+    challenge_set = tmp_path / "challenge.json"
+    challenge_set.write_text(json.dumps({"playlists": [
+        {"pid": 1, "name": "a", "num_holdouts": 1, "tracks": []},
+        {"pid": 2, "name": "b", "num_holdouts": 2, "tracks": [{"pos": 0, "track_uri": track[599]}]},
+    ]}))  # fmt: skip
+    (tmp_path / "holdouts.json").write_text(json.dumps({"1": [track[11]], "2": [track[598], track[597]]}))
+    answers = {1: track[:500], 2: track[:500]}
+    scores = score(answers, read_challenge_set(challenge_set), read_holdouts(tmp_path / "holdouts.json"))
+    assert list(scores) == ["title only", "title + first 1", "all"]
+    assert scores["title only"] == {"playlists": 1, "r_precision": 0.0, "ndcg@500": 1 / np.log2(13), "clicks": 1.0}
+    assert scores["title + first 1"] == {"playlists": 1, "r_precision": 0.0, "ndcg@500": 0.0, "clicks": 51.0}
+    assert scores["all"]["clicks"] == 26.0

@@ -2,6 +2,8 @@
 
 import gzip
 import json
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import replace
 
@@ -74,6 +76,18 @@ def test_a_submission_keeps_the_rules_and_finds_held_out_tracks(named, challenge
     assert ours >= 3 * baseline, (ours, baseline)
     title_only = {p.pid: held[p.pid] for p in playlists if not p.seeds}
     assert _r_precision(lists, title_only) >= 2 * _r_precision(by_popularity, title_only)
+
+    # the try-out's own scoring command says the same, overall and per category
+    scored = subprocess.run(
+        [sys.executable, "-m", "recsys.evaluation.submission", str(output), "--challenge-set", str(challenge_set),
+         "--holdouts", str(folder / "holdouts.json")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    rows = {row[0]: row[1:] for row in (line.strip("| ").split(" | ") for line in scored.stdout.splitlines()[2:])}
+    assert len(rows) == 11 and rows["all"][0] == "100" and rows["title only"][0] == "10"
+    assert float(rows["all"][1]) == pytest.approx(ours, abs=1e-4)
+    assert float(rows["title only"][1]) == pytest.approx(_r_precision(lists, title_only), abs=1e-4)
 
 
 @pytest.mark.parametrize(
