@@ -37,7 +37,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	  [ "$$major" -ge 17 ] 2>/dev/null || { echo "Java 17+ is required (Spark 4 runs on it); found: $${found:-no java on PATH}"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	@echo "Installing the pinned packages into $(VENV): 2-3 minutes the first time, pip naming each one it collects"
+	$(PY) -m pip install --progress-bar off -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed

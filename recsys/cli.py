@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 from recsys.artifacts import sweep_abandoned
 from recsys.io import FORMATS, InputSpec, RejectRatioExceeded
 from recsys.settings import Settings, load_settings
+from recsys.spark.progress import SparkProgress
 from recsys.spark.session import spark_session
 
 if TYPE_CHECKING:
@@ -106,7 +107,8 @@ def run_on_spark(job: str, settings: Settings, work: Callable[[SparkSession], T]
         jvm = spark.sparkContext._jvm
         jvm.sun.misc.Signal.handle(jvm.sun.misc.Signal("INT"), jvm.sun.misc.SignalHandler.SIG_IGN)
     try:
-        return work(spark)
+        with SparkProgress(spark):
+            return work(spark)
     except (RejectRatioExceeded, ValueError, FileNotFoundError) as exc:
         logging.getLogger(job).error("%s", exc)
         raise SystemExit(2) from None

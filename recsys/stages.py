@@ -17,6 +17,13 @@ log = logging.getLogger(__name__)
 
 _path: ContextVar[tuple[str, ...]] = ContextVar("stage_path", default=())
 _timeline: ContextVar[list[dict[str, Any]] | None] = ContextVar("stage_timeline", default=None)
+#: The innermost stage running now, for what reports progress from another thread (recsys/spark/progress.py).
+_running: list[str] = []
+
+
+def running() -> str | None:
+    """The name of the innermost stage running now, whichever thread asks."""
+    return _running[-1] if _running else None
 
 
 @contextmanager
@@ -25,12 +32,14 @@ def stage(name: str) -> Iterator[None]:
     of the stages around it (``evaluation / item2vec``). A stage that fails is logged by whoever handles the error."""
     path = (*_path.get(), name)
     token = _path.set(path)
+    _running.append(name)
     log.info("%s ...", name)
     start, clock = time.time(), time.perf_counter()
     try:
         yield
     finally:
         _path.reset(token)
+        _running.pop()
     seconds = time.perf_counter() - clock
     log.info("%s done in %.1f s", name, seconds)
     timeline = _timeline.get()

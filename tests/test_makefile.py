@@ -35,3 +35,10 @@ def test_an_old_java_is_named_before_anything_is_installed(tmp_path):
     assert result.returncode != 0
     assert "Java 17+ is required (Spark 4 runs on it); found: 11.0.22" in result.stdout + result.stderr
     assert not venv.exists()
+
+
+def test_install_shows_progress_while_pip_works(tmp_path):
+    """A fresh `make install` took 2+ minutes in silence: pip ran with --quiet."""
+    planned = make("-n", "install", f"VENV={tmp_path}/venv").stdout
+    main = next(line for line in planned.splitlines() if "-e '.[test]'" in line)
+    assert "--quiet" not in main and "Installing the pinned packages" in planned
