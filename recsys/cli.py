@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
 
@@ -137,13 +138,14 @@ def _interrupt(spark: SparkSession) -> Callable[[int, FrameType | None], None]:
 
 
 def _quiesce(spark: SparkSession) -> None:
-    """Cancel the jobs still running and wait for them to end."""
-    context = spark.sparkContext
-    context.setLogLevel("OFF")  # the cancelled tasks' failures are not the user's news
-    context.cancelAllJobs()
-    deadline = time.monotonic() + JOBS_END_S
-    while context.statusTracker().getActiveJobsIds() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    """Cancel the jobs still running and wait for them to end (nothing to wait for where Spark is gone already)."""
+    with suppress(Exception):
+        context = spark.sparkContext
+        context.setLogLevel("OFF")  # the cancelled tasks' failures are not the user's news
+        context.cancelAllJobs()
+        deadline = time.monotonic() + JOBS_END_S
+        while context.statusTracker().getActiveJobsIds() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
 
 #: How long a Ctrl-C waits for the cancelled jobs to end.

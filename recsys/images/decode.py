@@ -26,7 +26,8 @@ RESIZE, CROP = 256, 224
 MEAN, SCALE = 127.0, 128.0
 #: A large image is first shrunk by a whole factor (a box filter) to no less than this many times RESIZE on its
 #: short side, then resized as usual: Pillow's "reducing gap", which at 2 its documentation calls
-#: indistinguishable from resizing the whole image. Images under 2 x RESIZE x REDUCING_GAP are not shrunk.
+#: indistinguishable from resizing the whole image. An image under 2 x RESIZE x REDUCING_GAP on its short side
+#: and under MAX_REDUCED pixels is not shrunk.
 REDUCING_GAP = 2
 #: The most pixels the shrunk image keeps (an image of extreme shape is shrunk further than its short side asks).
 MAX_REDUCED = 1 << 22
