@@ -59,3 +59,25 @@ def test_the_own_data_build_and_serve_commands_run_in_a_clean_shell(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_readme_try_outs_write_under_ignored_folders_only():
+    """The challenge try-out and recommend-for-all wrote mpd/, challenge_set*.json, submission.csv.gz and recs/ into
+    the checkout's root: every path they write is under data/ or artifacts/, both git-ignored."""
+    text = (REPO / "README.md").read_text()
+    blocks = [text.split("## Recommendations for every user", 1)[1], text.split("To try it without", 1)[1]]
+    commands = [
+        line
+        for block in blocks
+        for line in re.sub(r"\\\n\s*", "", block.split("```bash", 1)[1].split("```", 1)[0]).splitlines()
+        if line.startswith(".venv/")
+    ]
+    written = [
+        words[i + 1]
+        for words in map(shlex.split, commands)
+        for i, word in enumerate(words[:-1])
+        if word in ("--out", "--output", "--challenge")
+    ]
+    assert len(written) == 5 and all(path.startswith(("data/", "artifacts")) for path in written), written
+    ignored = (REPO / ".gitignore").read_text().split()
+    assert "/data/" in ignored and "/artifacts/" in ignored
