@@ -16,7 +16,7 @@ PORT ?= 8000
 
 help:
 	@echo "make demo   - install, build a bundle from sample data, evaluate, print how to query it"
-	@echo "make test   - install, lint (ruff) and run the test suite"
+	@echo "make test   - install, lint (ruff, and import-linter's layers contract) and run the test suite"
 	@echo "make install-gpu - also install the GPU builds of FAISS and implicit's ALS from PyPI (needs a CUDA 13 driver)"
 	@echo "make evaluate - reports (html, md, json) for EVAL_INPUT (default: the demo log) under reports/"
 	@echo "make evaluate-shared - the reports of docs/EVALUATION.md on ../shared/data (about 10 minutes)"
@@ -90,6 +90,7 @@ evaluate-splits: install
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 serve: install

@@ -3,7 +3,7 @@
 python bench/challenge.py [--work data/mpd] [--playlists 1000000] [--per-category 1000] [--record]
 
 The bundle is bench/mpd.py's at that size (its synthetic log names tracks t0, t1, ... and playlists have no
-names). The challenge set is written by recsys.synth_mpd.write_challenge from the same generator settings, so its
+names). The challenge set is written by recsys.synth.mpd.write_challenge from the same generator settings, so its
 playlists are new ones from the same taste model, ten categories of ``--per-category`` each, with track URIs that
 stand for the bundle's ids (``uri("track", n)`` for ``tn``). The steps are jobs/challenge.py's: load the bundle,
 continue every playlist (recsys/continuation.py: ALS fold-in, item2vec next song, co-occurrence and user kNN from
@@ -26,10 +26,10 @@ from mpd import synth_args
 from timing import record
 
 from recsys.artifacts import resolve
+from recsys.bundle.reader import LoadedBundle
 from recsys.challenge import CATEGORIES, category_label, check_submission, read_challenge_set, write_submission
 from recsys.synth import SynthConfig
-from recsys.synth_mpd import uri, write_challenge
-from serving.bundle import LoadedBundle
+from recsys.synth.mpd import uri, write_challenge
 
 REPO = Path(__file__).resolve().parent.parent
 

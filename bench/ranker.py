@@ -23,16 +23,16 @@ from pathlib import Path
 import numpy as np
 
 from recsys import commands
+from recsys import metrics as M
 from recsys import schemas as S
-from recsys.evaluation import metrics as M
 from recsys.evaluation.offline import group_by_user
 from recsys.io import InputSpec, read_interactions
+from recsys.io.files import list_files
 from recsys.layout import RankerSplit, Tables
 from recsys.matrices import read_holdout
-from recsys.models.registry import fit_models, train_trees
+from recsys.registry import fit_models, train_trees
 from recsys.settings import Settings, load_settings
 from recsys.spark import idmap
-from recsys.spark.files import list_files
 from recsys.spark.protocol import write_ranker_split, write_split
 from recsys.spark.session import spark_session
 

@@ -1,4 +1,4 @@
-"""The page's search box (GET /search, serving/search.py) on a catalogue the size of the bench bundle's: what the
+"""The page's search box (GET /search, recsys/bundle/search.py) on a catalogue the size of the bench bundle's: what the
 sorted-words index costs to build and hold, and what a keystroke costs, side by side with the full scan it avoids.
 
 python bench/search.py [--items 1300000] [--record]
@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 from timing import record
 
-from serving.search import SearchIndex
+from recsys.bundle.search import SearchIndex
 
 QUERIES = ("midnight blue", "artist 4711", "spotify:track:00a1", "summer fire 12")
 
@@ -72,7 +72,7 @@ def main(argv: list[str]) -> int:
             "",
             "| | build s | held MiB | build peak MiB | keystroke p50 ms | keystroke p99 ms |",
             "|---|---:|---:|---:|---:|---:|",
-            f"| sorted words (serving/search.py) | {built_s:.1f} | {held_mib:.0f} | {peak_mib:.0f} | {p50:.2f} | "
+            f"| sorted words (recsys/bundle/search.py) | {built_s:.1f} | {held_mib:.0f} | {peak_mib:.0f} | {p50:.2f} | "
             f"{p99:.2f} |",
             f"| full scan (polars str.contains) | - | - | - | {scan_p50:.1f} | - |",
             "",

@@ -40,8 +40,8 @@ def generate(work: Path, rows: int) -> None:
         return
     from recsys.settings import SparkSettings
     from recsys.spark.session import spark_session
-    from recsys.spark.synth import write_synthetic
     from recsys.synth import SynthConfig
+    from recsys.synth.spark import write_synthetic
 
     config = SynthConfig(
         playlists=rows // 66,

@@ -24,15 +24,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys import schemas as S
-from recsys.evaluation.metrics import recall_at_k
 from recsys.evaluation.offline import evaluate, format_table
 from recsys.io import InputSpec, read_interactions
 from recsys.layout import Tables
 from recsys.matrices import read_history, read_holdout
+from recsys.metrics import recall_at_k
 from recsys.models import Item2Vec, UserKNN
 from recsys.models.base import Inputs, top_k
 from recsys.models.blend import fuse
-from recsys.models.registry import FAMILIES, fit_models
+from recsys.registry import FAMILIES, fit_models
 from recsys.settings import Item2VecSettings, Settings
 from recsys.spark import idmap
 from recsys.spark.protocol import split_for_evaluation, write_split

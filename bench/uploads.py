@@ -29,7 +29,7 @@ from serve_load import Server
 from timing import proc_field, record
 
 from recsys.settings import load_settings
-from serving.images import upload_limits
+from serving.limits import upload_limits
 
 REPO = Path(__file__).resolve().parent.parent
 MIB = 1 << 20

@@ -22,6 +22,7 @@ import numpy as np
 
 from recsys import commands
 from recsys.artifacts import resolve
+from recsys.bundle.reader import LoadedBundle
 from recsys.challenge import (
     LIST_LENGTH,
     TRACK_URI,
@@ -31,7 +32,6 @@ from recsys.challenge import (
     read_challenge_set,
     write_submission,
 )
-from serving.bundle import LoadedBundle
 
 
 def main(argv: list[str]) -> int:

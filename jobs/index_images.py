@@ -13,8 +13,8 @@ import sys
 
 from recsys import cli, commands
 from recsys.artifacts import load_manifest
-from recsys.images.pipeline import ImageRequest, build_image_bundle
-from recsys.images.report import headline
+from recsys.image_pipeline import ImageRequest, build_image_bundle
+from recsys.image_report import headline
 from recsys.settings import load_settings
 
 

@@ -44,8 +44,9 @@ def described(
     return {"config": config, "input": {**source, "fingerprint": fingerprint}, "counts": counts, **parts}
 
 
-class BundleError(RuntimeError):
-    """A bundle is missing, incomplete or does not match its manifest."""
+class BundleError(ValueError):
+    """A bundle is missing, incomplete or does not match its manifest: a ValueError, so a command reports it as
+    what its user can fix (the wrong root or name, a bundle to rebuild), in one line (recsys/commands.py)."""
 
 
 def new_version() -> str:

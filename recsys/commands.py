@@ -2,7 +2,7 @@
 
 A mistake is what the user can fix by changing the command: a setting that does not exist or cannot take its
 value, a value or combination the project refuses (ValueError), a path that is not there, a bundle that cannot be
-served. Anything else is a bug and keeps its traceback.
+served (artifacts.BundleError, a ValueError). Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from recsys.artifacts import BundleError
-
-MISTAKES = (ValueError, FileNotFoundError, NotADirectoryError, BundleError)
+MISTAKES = (ValueError, FileNotFoundError, NotADirectoryError)
 #: The exit status of a command stopped by Ctrl-C, as shells report one (128 + SIGINT).
 INTERRUPTED = 130
 

@@ -1,7 +1,9 @@
-"""Spark's Parquet tables as scipy matrices on one node, streamed column-wise with Arrow (no Python rows)."""
+"""Spark's Parquet tables as scipy matrices on one node, streamed column-wise with Arrow (no Python rows), and the
+History every model reads them as."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,37 @@ import pyarrow.dataset as ds
 import scipy.sparse as sp
 
 from recsys import schemas as S
-from recsys.models.base import History
+
+
+@dataclass(frozen=True)
+class History:
+    """What recommenders know of their users: the items each holds, and the latest of them in playlist order.
+
+    ``user_items`` (users x items counts) is also the seen-items filter, applied while ``exclude_seen`` holds
+    (a service that recommends listening again turns it off); ``recent`` (users x L item ids, most recent last,
+    -1 padded on the left) is what next-song models read. Row u of both is the same user.
+    """
+
+    user_items: sp.csr_matrix
+    recent: np.ndarray
+    exclude_seen: bool = True
+
+    def __post_init__(self) -> None:
+        if self.recent.ndim != 2 or self.recent.shape[0] != self.user_items.shape[0]:
+            raise ValueError(f"recent is {self.recent.shape}; expected one row per user ({self.user_items.shape[0]})")
+
+    @property
+    def n_items(self) -> int:
+        return self.user_items.shape[1]
+
+    @property
+    def seen(self) -> sp.csr_matrix:
+        """What top-k masks: the held items, or nothing when ``exclude_seen`` is off."""
+        return self.user_items if self.exclude_seen else sp.csr_matrix(self.user_items.shape, dtype=np.float32)
+
+    def rows(self, users: np.ndarray) -> History:
+        """The same history restricted to ``users``, in that order."""
+        return History(self.user_items[users], self.recent[users], self.exclude_seen)
 
 
 def _columns(path: str, schema) -> dict[str, np.ndarray]:

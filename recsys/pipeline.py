@@ -1,7 +1,7 @@
 """The build: click log -> Spark tables -> every registered model -> evaluation -> one published bundle.
 
 Spark does the work that grows with the log (recsys/spark/ingest.py) and writes Parquet into the staged bundle;
-the models (recsys/models/registry.py) then stream that Parquet on the driver node; the evaluation splits in Spark
+the models (recsys/registry.py) then stream that Parquet on the driver node; the evaluation splits in Spark
 (recsys/spark/protocol.py) and ranks on the driver (recsys/evaluation/protocol.py). Nothing is live until
 BundleWriter.publish flips LATEST.
 """
@@ -33,8 +33,8 @@ from recsys.layout import (
     USERS,
 )
 from recsys.matrices import read_playlist_names, read_user_items
-from recsys.models.registry import fit_models, save_all, train_trees
 from recsys.models.title import TitleModel
+from recsys.registry import fit_models, save_all, train_trees
 from recsys.settings import Settings
 from recsys.spark import idmap
 from recsys.spark.ingest import run_spark_stages

@@ -18,7 +18,8 @@ import uvicorn
 from recsys import artifacts, commands, layout
 from recsys import schemas as S
 from recsys.settings import load_settings
-from serving.images import upload_limits
+from serving.app import check_default_model
+from serving.limits import upload_limits
 
 #: uvicorn's parser and event loop, named rather than "auto": httptools parses faster than h11, and asyncio's loop
 #: stays even where uvloop is installed, which at 64 connections past saturation left some requests waiting a
@@ -98,7 +99,8 @@ def main(argv: list[str]) -> int:
         print_examples(args.artifacts, name, args.host, args.port)
         return 0
     settings = load_settings()
-    upload_limits(settings)  # a budget that allows no upload is a mistake to say now, not in every worker
+    check_default_model(settings.serving)  # mistakes every worker would make: said once, now
+    upload_limits(settings)
     serving = settings.serving
     if not (serving.watch_interval_s or serving.admin_token.get_secret_value()):
         try:

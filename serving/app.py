@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 from pathlib import Path
 
 import faiss
@@ -13,11 +14,13 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from threadpoolctl import threadpool_limits
 
-from recsys.settings import Settings, load_settings
+from recsys.bundle.images import ImageBundle
+from recsys.bundle.reader import LoadedBundle
+from recsys.registry import NAMES
+from recsys.settings import ServingSettings, Settings, load_settings
 from serving import errors
 from serving.headers import SecurityHeaders
-from serving.images import ImageBundle, upload_limits
-from serving.limits import BodyLimit
+from serving.limits import BodyLimit, upload_limits
 from serving.live import LiveBundle, Refused, reload, watch
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.responses import Error
@@ -37,7 +40,10 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     """
     settings = settings or load_settings()
     serving = settings.serving
-    live = LiveBundle(artifacts_root, name) if name else None
+    check_default_model(serving)
+    live = (
+        LiveBundle(artifacts_root, name, partial(load_serving_default, default=serving.default_model)) if name else None
+    )
     image_bundle = LiveBundle(artifacts_root, serving.images_name, ImageBundle.load) if serving.images_name else None
     bundles = [bundle for bundle in (live, image_bundle) if bundle is not None]
     if not bundles:
@@ -98,6 +104,24 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
     app.add_middleware(MetricsMiddleware, metrics=metrics, paths=lambda: paths)
     app.add_middleware(SecurityHeaders)  # outermost of ours: a 413 or a metrics answer carries its headers too
     return app
+
+
+def check_default_model(serving: ServingSettings) -> None:
+    """ValueError where serving.default_model is no model the registry knows (every plain request would fail)."""
+    if serving.default_model not in NAMES:
+        raise ValueError(f"serving.default_model={serving.default_model!r} is not a model; one of {', '.join(NAMES)}")
+
+
+def load_serving_default(folder: Path, default: str) -> LoadedBundle:
+    """The bundle in ``folder``, refused (the old one kept serving) where it does not hold the default model: a
+    request naming no model would get a 422 from it (a ranker named as the default, a bundle built without one)."""
+    bundle = LoadedBundle.load(folder)
+    if default not in bundle.models:
+        raise ValueError(
+            f"it serves no {default} model, the service's default (serving.default_model); it serves "
+            f"{', '.join(bundle.models)}"
+        )
+    return bundle
 
 
 def from_settings() -> FastAPI:

@@ -9,11 +9,11 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
-from recsys.models.registry import NAMES
+from recsys.bundle.images import ImageBundle
+from recsys.bundle.reader import LoadedBundle
+from recsys.registry import NAMES
 from recsys.settings import ServingSettings
-from serving.bundle import LoadedBundle
 from serving.errors import NotServed
-from serving.images import ImageBundle
 
 #: What model= may name (the registry's families and their blend); a bundle may hold fewer (GET /models).
 ModelName = Literal[NAMES]  # type: ignore[valid-type]  # the registry's names, as one Literal

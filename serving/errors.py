@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from serving.bundle import NotInBundle, UnknownId
+from recsys.bundle.reader import NotInBundle, UnknownId
 from serving.headers import ALWAYS
 from serving.live import NotReady
 from serving.responses import Error

@@ -1,10 +1,14 @@
-"""A cap on request bodies, applied before anything parses them (FastAPI spools a multipart upload whole first)."""
+"""What a request may cost: a cap on request bodies, applied before anything parses them (FastAPI spools a
+multipart upload whole first), and what an image upload may be under the service's memory budget."""
 
 from __future__ import annotations
 
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from recsys.images.decode import Limits, budgeted
+from recsys.settings import Settings
 
 
 class BodyTooLarge(Exception):
@@ -58,3 +62,15 @@ class BodyLimit:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body.encode()})
+
+
+def upload_limits(settings: Settings) -> Limits:
+    """What an upload may be: the job's byte cap, and the pixel cap the job's and the upload memory budget allow
+    (ValueError naming the settings where the budget allows none)."""
+    serving, images = settings.serving, settings.images
+    try:
+        return budgeted(
+            Limits(images.max_bytes, images.max_pixels), serving.upload_memory_mb << 20, serving.upload_decodes
+        )
+    except ValueError as exc:
+        raise ValueError(f"serving.upload_memory_mb={serving.upload_memory_mb}: {exc}") from None

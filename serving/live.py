@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recsys import artifacts
-from serving.bundle import LoadedBundle
+from recsys.bundle.reader import LoadedBundle
 
 if TYPE_CHECKING:
     from serving.metrics import Metrics
@@ -45,7 +45,7 @@ class LiveBundle:
     """Holds the serving bundle of ``root/name``; ``reload`` moves it to the version LATEST names.
 
     ``loader`` turns a verified version folder into what requests read: a playlist bundle by default, an image
-    bundle (serving.images.ImageBundle) for the service's image side.
+    bundle (recsys.bundle.images.ImageBundle) for the service's image side.
     """
 
     def __init__(self, root: str | Path, name: str, loader: Callable[[Path], Any] = LoadedBundle.load) -> None:

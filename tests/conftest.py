@@ -293,7 +293,7 @@ def named(spark, tmp_path_factory):
     from recsys.io import InputSpec
     from recsys.pipeline import BuildRequest, build_bundle
     from recsys.settings import load_settings
-    from recsys.synth_mpd import write_slices
+    from recsys.synth.mpd import write_slices
 
     folder = tmp_path_factory.mktemp("named")
     write_slices(NAMED_CONFIG, folder / "slices")

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from recsys.artifacts import resolve, verify
+from recsys.bundle.reader import LoadedBundle
 from recsys.io import InputSpec, RejectRatioExceeded, UnreadableInput
 from recsys.pipeline import BuildRequest, build_bundle
 from recsys.settings import load_settings
-from serving.bundle import LoadedBundle
 from tests.conftest import Service
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

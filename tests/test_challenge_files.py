@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from recsys.challenge import ChallengePlaylist, check_submission, read_challenge_set, write_submission
-from recsys.synth_mpd import uri
+from recsys.synth.mpd import uri
 
 CATALOGUE = [uri("track", n, 0) for n in range(700)]
 CHALLENGE = [

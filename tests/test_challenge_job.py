@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from recsys.challenge import read_challenge_set
-from recsys.synth_mpd import write_challenge
+from recsys.synth.mpd import write_challenge
 from tests.conftest import NAMED_CONFIG, run_job
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

@@ -7,7 +7,7 @@ import pytest
 
 from recsys.challenge import CATEGORIES, category_label
 from recsys.synth import SynthConfig
-from recsys.synth_mpd import write_slices
+from recsys.synth.mpd import write_slices
 from tests.conftest import run_job
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

@@ -24,11 +24,6 @@ MISTAKES = {
         "setting als.factors='many': Input should be a valid integer",
     ),
     "malformed --set": ([*BUILD, "out", "--set", "als.factors"], "--set expects section.key=value"),
-    "a default model the registry does not know": (
-        [*BUILD, "out", "--set", "serving.default_model=ranked"],
-        "setting serving.default_model='ranked': Value error, 'ranked' is not a model; one of popularity, "
-        "cooccurrence, item2vec, als, ease, user_knn, blend",
-    ),
     "bench/ranker.py with a mistyped ranker setting": (
         [sys.executable, str(REPO / "bench" / "ranker.py"), "--input", "x", "--format", "yes"]
         + ["--set", "ranker.leaf=3"],
@@ -113,4 +108,15 @@ def test_a_port_that_is_taken_is_one_line_naming_the_way_out(tmp_path):
     assert result.stderr.strip().splitlines()[-1] == (
         f"python -m serving: error: cannot listen on 127.0.0.1:{port} (Address already in use): pick another port "
         "with --port N (make serve PORT=N)"
+    )
+
+
+def test_a_default_model_the_registry_does_not_know_stops_the_service_at_once(tmp_path):
+    env = {**os.environ, "RECSYS__SERVING__DEFAULT_MODEL": "ranked"}
+    result = subprocess.run([sys.executable, "-m", "serving", "--artifacts", str(tmp_path), "--name", "x"],
+                            capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "python -m serving: error: serving.default_model='ranked' is not a model; one of popularity, "
+        "cooccurrence, item2vec, als, ease, user_knn, blend, ranker"
     )

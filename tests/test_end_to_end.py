@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from recsys.artifacts import resolve, verify
-from recsys.models.registry import NAMES
-from serving.bundle import LoadedBundle
+from recsys.bundle.reader import LoadedBundle
+from recsys.registry import NAMES
 from tests.conftest import republish, run_build_job, run_job
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
@@ -163,7 +163,7 @@ def test_served_item2vec_ranks_as_its_vectors_say(built, service):
 def test_each_item_carries_its_own_catalogue_row_on_both_sides_of_the_cell_read_cut_over(built):
     """Short answers read metadata cell by cell, long ones with one pyarrow take: both give each item its row."""
     from recsys import layout
-    from serving.bundle import CELL_READS_BELOW
+    from recsys.bundle.reader import CELL_READS_BELOW
 
     folder, _ = built
     bundle = resolve(folder / "artifacts", "e2e")

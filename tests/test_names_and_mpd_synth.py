@@ -9,7 +9,7 @@ import pytest
 from recsys.challenge import CATEGORIES, category_label, min_length
 from recsys.names import normalise, tokens
 from recsys.synth import Catalogue, SynthConfig
-from recsys.synth_mpd import Names, write_challenge, write_slices
+from recsys.synth.mpd import Names, write_challenge, write_slices
 
 
 @pytest.mark.parametrize(

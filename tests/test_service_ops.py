@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from recsys.artifacts import LATEST, BundleError, load_manifest, resolve
-from serving.bundle import LoadedBundle
+from recsys.bundle.reader import LoadedBundle
 from tests.conftest import REPO, Service, metric_values, republish
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
@@ -268,3 +268,19 @@ def test_every_curl_example_in_the_api_docs_answers_200(service):
             headers=dict([options["-H"].split(": ", 1)]) if "-H" in options else None,
         )
         assert httpx.Client().send(request).status_code == 200, " ".join(command)
+
+
+def test_a_bundle_without_the_default_model_is_refused_saying_so(named):
+    """The named bundle holds no EASE (600 tracks over its ease.max_items): with ease as the default, every request
+    naming no model would be a 422, so the bundle is not served, and /readyz says why."""
+    _, bundle = named
+    env = {"RECSYS__SERVING__DEFAULT_MODEL": "ease"}
+    service = Service(bundle.parent.parent, bundle.parent.name, env=env)
+    try:
+        service.wait_for("/healthz")
+        deadline = time.monotonic() + 60
+        while "refused" not in (ready := service.get("/readyz").json())["error"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "it serves no ease model, the service's default (serving.default_model)" in ready["error"], ready
+    finally:
+        service.stop()

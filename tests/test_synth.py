@@ -4,9 +4,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.spark.synth import write_synthetic
 from recsys.synth import SynthConfig, generate
 from recsys.synth.__main__ import main
+from recsys.synth.spark import write_synthetic
 
 
 def test_planted_structure_is_measurable():

@@ -12,11 +12,11 @@ import pytest
 from recsys import layout
 from recsys import schemas as S
 from recsys.artifacts import verify
-from recsys.models.registry import NAMES
 from recsys.models.title import TitleModel
+from recsys.registry import NAMES
 from recsys.settings import TitleSettings
 from recsys.synth import Catalogue
-from recsys.synth_mpd import Names
+from recsys.synth.mpd import Names
 from tests.conftest import NAMED_CONFIG as CONFIG
 from tests.conftest import REPO, Service
 

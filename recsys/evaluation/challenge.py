@@ -3,7 +3,7 @@ them (recsys/continuation.py), by each model alone and by the blend with the tit
 Challenge 2018's metrics overall and per category.
 
 The definitions follow the winners' evaluator (layer6ai-labs/RecSys2018, ``src/main/java/common/Evaluator*``),
-restated in recsys/evaluation/metrics.py: R-precision with the artist credit over the first |held-out| tracks,
+restated in recsys/metrics.py: R-precision with the artist credit over the first |held-out| tracks,
 NDCG over the 500 with the ideal DCG over the held-out tracks, clicks as pages of 10 before the first hit (51
 when none of the 500 hits).
 """
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from recsys import metrics as M
 from recsys.challenge import CATEGORIES, LIST_LENGTH, category_label
 from recsys.continuation import Titles, continue_playlists
-from recsys.evaluation import metrics as M
 from recsys.evaluation.offline import Evaluation, group_by_user, scored
 from recsys.models.base import History, Recommender
 from recsys.models.title import TitleModel

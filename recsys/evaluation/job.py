@@ -19,11 +19,11 @@ from recsys.evaluation.protocol import run_evaluation
 from recsys.evaluation.repeated import BASELINES, check_baselines, summarize, write_summary
 from recsys.evaluation.report import write_reports
 from recsys.io import InputSpec
+from recsys.io.files import fingerprint, list_files
 from recsys.layout import REJECTS
 from recsys.matrices import read_playlist_names
 from recsys.settings import Settings
 from recsys.spark import idmap
-from recsys.spark.files import fingerprint, list_files
 from recsys.spark.ingest import read_validated
 from recsys.spark.protocol import write_evaluation_split
 from recsys.stages import stage

@@ -1,4 +1,4 @@
-"""Models ranked side by side on held-out (user, item) pairs, with the metrics of recsys.evaluation.metrics."""
+"""Models ranked side by side on held-out (user, item) pairs, with the metrics of recsys.metrics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys.evaluation import metrics as M
+from recsys import metrics as M
 from recsys.models.base import History, Recommender
 from recsys.models.blend import Blend
 from recsys.stages import stage

@@ -19,8 +19,8 @@ from recsys.layout import SplitTables
 from recsys.matrices import read_holdout
 from recsys.models.base import History
 from recsys.models.ranker import Ranker
-from recsys.models.registry import FittedModels, fit_models, train_trees
 from recsys.models.title import TitleModel
+from recsys.registry import FittedModels, fit_models, train_trees
 from recsys.settings import EvaluationSettings, Settings
 from recsys.stages import stage
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recsys import metrics as M
 from recsys.challenge import (
     CATEGORIES,
     LIST_LENGTH,
@@ -28,7 +29,6 @@ from recsys.challenge import (
     check_submission,
     read_challenge_set,
 )
-from recsys.evaluation import metrics as M
 
 #: The row every playlist's scores are also summed up in.
 ALL = "all"

@@ -20,9 +20,9 @@ import faiss
 import numpy as np
 
 from recsys.index.pruned import NormOrdered, norm_ordered_index
-from recsys.models.base import l2_normalize
 from recsys.progress import Progress
 from recsys.settings import IndexSettings
+from recsys.vectors import l2_normalize
 
 log = logging.getLogger(__name__)
 

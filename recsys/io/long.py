@@ -7,10 +7,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from recsys import schemas as S
+from recsys.io.files import is_parquet, list_files
 from recsys.io.formats import columns_shown, likely_format
 from recsys.io.rejects import Check, ReadResult, id_checks, integer_check, item_id_checks, split_valid
 from recsys.settings import InputSettings
-from recsys.spark.files import is_parquet, list_files
 
 REQUIRED = (S.USER_ID, S.ITEM_ID)
 OPTIONAL = (S.COUNT, S.POSITION, S.TIMESTAMP)

@@ -17,42 +17,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.layout import Tables
+from recsys.matrices import History
 from recsys.progress import Progress
 from recsys.settings import Settings
 
 #: Upper bound on the dense score block (users x items floats) scored at once.
 SCORE_BLOCK = 32_000_000
-
-
-@dataclass(frozen=True)
-class History:
-    """What recommenders know of their users: the items each holds, and the latest of them in playlist order.
-
-    ``user_items`` (users x items counts) is also the seen-items filter, applied while ``exclude_seen`` holds
-    (a service that recommends listening again turns it off); ``recent`` (users x L item ids, most recent last,
-    -1 padded on the left) is what next-song models read. Row u of both is the same user.
-    """
-
-    user_items: sp.csr_matrix
-    recent: np.ndarray
-    exclude_seen: bool = True
-
-    def __post_init__(self) -> None:
-        if self.recent.ndim != 2 or self.recent.shape[0] != self.user_items.shape[0]:
-            raise ValueError(f"recent is {self.recent.shape}; expected one row per user ({self.user_items.shape[0]})")
-
-    @property
-    def n_items(self) -> int:
-        return self.user_items.shape[1]
-
-    @property
-    def seen(self) -> sp.csr_matrix:
-        """What top-k masks: the held items, or nothing when ``exclude_seen`` is off."""
-        return self.user_items if self.exclude_seen else sp.csr_matrix(self.user_items.shape, dtype=np.float32)
-
-    def rows(self, users: np.ndarray) -> History:
-        """The same history restricted to ``users``, in that order."""
-        return History(self.user_items[users], self.recent[users], self.exclude_seen)
 
 
 @dataclass(frozen=True)
@@ -75,7 +45,7 @@ class Recommender(Protocol):
 
 
 class Family(Recommender, Protocol):
-    """A model family as the build, the bundle and the service see it (recsys/models/registry.py lists them):
+    """A model family as the build, the bundle and the service see it (recsys/registry.py lists them):
     ``train`` on a build's inputs (None: left out, as EASE over ``ease.max_items``), ``save`` into a bundle
     folder (arrays only, never pickle; a memory-based family saves nothing, the bundle's tables are its state),
     ``load`` back from one (None: the bundle has none)."""
@@ -172,9 +142,3 @@ def binary_mean_rows(user_items: sp.csr_matrix) -> sp.csr_matrix:
     counts = np.diff(user_items.indptr)
     weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
     return sp.csr_matrix((weights, user_items.indices, user_items.indptr), shape=user_items.shape)
-
-
-def l2_normalize(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero), as float32 for FAISS."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)

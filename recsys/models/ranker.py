@@ -10,7 +10,7 @@ the last and the previous item in a playlist (the order a co-occurrence window f
 and the user's history length. The trees learn from held-out items the
 members did not see (``train_ranker``'s labels) and are saved in LightGBM's own text format, never pickle.
 
-The build trains it where ``ranker.enabled`` (recsys/models/registry.py ``train_trees``, on a split carved from
+The build trains it where ``ranker.enabled`` (recsys/registry.py ``train_trees``, on a split carved from
 the evaluation's training part by recsys/spark/protocol.py) and the service serves it as model=ranker;
 bench/ranker.py measures it against the blend over several seeds.
 """
@@ -26,13 +26,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.evaluation.metrics import ndcg_at_k
 from recsys.layout import RANKER_MODEL, writable
-from recsys.models.base import History, Recommender, binary_mean_rows, in_blocks, l2_normalize
+from recsys.metrics import ndcg_at_k
+from recsys.models.base import History, Recommender, binary_mean_rows, in_blocks
 from recsys.models.blend import Blend
 from recsys.settings import RankerSettings
+from recsys.vectors import l2_normalize
 
-#: Each user's ALS factors, from the users' ids and their rows of the history (as serving.searched.Searched asks).
+#: Each user's ALS factors, from the users' ids and their rows of the history (as recsys.models.searched.Searched asks).
 UserQuery = Callable[[np.ndarray, History], np.ndarray]
 #: Users whose candidates are built and scored at once: their pairs x features bound the memory.
 RANK_BLOCK = 2048

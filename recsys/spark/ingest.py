@@ -13,10 +13,10 @@ from pyspark.sql import DataFrame, SparkSession
 
 from recsys import schemas as S
 from recsys.io import InputSpec, ReadResult, UnreadableInput, check_reject_ratio, read_interactions, summarize_rejects
+from recsys.io.files import fingerprint, list_files
 from recsys.layout import ITEMS, REJECTS, USERS, Tables
 from recsys.settings import Settings
 from recsys.spark import idmap, tables
-from recsys.spark.files import fingerprint, list_files
 from recsys.spark.session import check_driver_heap
 from recsys.stages import stage
 

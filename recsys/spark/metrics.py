@@ -1,4 +1,4 @@
-"""The ranking metrics of recsys.evaluation.metrics computed by Spark, for test sets too large for one node.
+"""The ranking metrics of recsys.metrics computed by Spark, for test sets too large for one node.
 
 Inputs are DataFrames instead of arrays: ``recommended`` (user_idx, rank, item_idx) with rank counted from 1,
 ``relevant`` (user_idx, item_idx). The means run over the users in ``relevant``; a user with no recommendation

@@ -11,7 +11,7 @@ partitioning or the number of executors. Each split returns the training interac
 - ``temporal``: everything after the time by which ``1 - share`` of the log had happened is held out, for users
   and items the training part knows; needs the input's timestamps.
 - ``challenge``: the RecSys Challenge 2018's test set, built the way its organisers built theirs: held-out
-  playlists leave training, each in one of the ten categories (recsys/synth_mpd.py: title only; title and first
+  playlists leave training, each in one of the ten categories (recsys/synth/mpd.py: title only; title and first
   1, 5, 10, 25 or 100 tracks; first 5 or 10 without title; title and 25 or 100 at random), in equal shares, from
   the playlists long enough for it; the seeds are ``given``, the playlist's other tracks are to be predicted.
 """

@@ -1,4 +1,4 @@
-"""python -m recsys.synth: a synthetic log (recsys/synth/__init__.py) written as a user's input would be.
+"""python -m recsys.synth: a synthetic log (recsys/synth/generator.py) written as a user's input would be.
 
 python -m recsys.synth --playlists N --tracks M --out clicks.csv [--items tracks.csv] [--clusters C] [--seed S]
 python -m recsys.synth --spark --playlists 1000000 --tracks 2200000 --mean-length 66 --out mpd_like.parquet
@@ -6,7 +6,7 @@ python -m recsys.synth --format mpd --playlists N --tracks M --out SLICES_DIR [-
 
 Without --spark the log is drawn on this machine (tests, demos); with --spark inside Spark's executors, written as
 a Parquet folder, at any size. --format mpd writes MPD-shaped JSON slices with playlist names, and --challenge a
-challenge set beside them (recsys/synth_mpd.py).
+challenge set beside them (recsys/synth/mpd.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from recsys import commands
-from recsys.synth import Catalogue, SynthConfig, generate, track_table
+from recsys.synth.generator import Catalogue, SynthConfig, generate, track_table
 
 log = logging.getLogger("recsys.synth")
 
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "mpd":
-        from recsys.synth_mpd import check_challenge_config, write_challenge, write_slices
+        from recsys.synth.mpd import check_challenge_config, write_challenge, write_slices
 
         if args.challenge:
             check_challenge_config(config)  # before the slices are written, not after
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
     elif args.spark:
         from recsys.settings import SparkSettings
         from recsys.spark.session import spark_session
-        from recsys.spark.synth import write_synthetic
+        from recsys.synth.spark import write_synthetic
 
         spark = spark_session(SparkSettings(app_name="recsys-synth"))
         try:

@@ -33,7 +33,7 @@ def router(serving: ServingSettings) -> APIRouter:
     ) -> Found:
         """Users whose id starts with ``q`` or whose playlist name has words starting with its words, and items
         whose id or metadata (title, artist, ...) do: the best known first. A keystroke costs binary searches
-        over sorted words, never a pass over the catalogue (serving/search.py)."""
+        over sorted words, never a pass over the catalogue (recsys/bundle/search.py)."""
         return Found(query=q, version=bundle.version, users=bundle.find_users(q, k), items=bundle.find_items(q, k))
 
     @routes.get("/user-items", response_model=HeldItems)

@@ -11,9 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from recsys.bundle.reader import LoadedBundle, NoTitles, UnknownId
 from recsys.settings import ServingSettings
 from serving.bodies import StrictJSONRoute
-from serving.bundle import LoadedBundle, NoTitles, UnknownId
 from serving.dependencies import EXCLUDE_SEEN as EXCLUDE_SEEN_TEXT
 from serving.dependencies import Body, Bundle, ExcludeSeen, Fallback, ModelName, k_parameter
 from serving.errors import error

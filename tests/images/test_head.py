@@ -3,7 +3,7 @@
 import numpy as np
 
 from recsys.images.head import knn_precision
-from recsys.models.base import l2_normalize
+from recsys.vectors import l2_normalize
 
 
 def at(*degrees: float) -> np.ndarray:

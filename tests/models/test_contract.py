@@ -10,7 +10,7 @@ import pytest
 
 import recsys.models
 from recsys.models.base import Family, Inputs, top_k
-from recsys.models.registry import FAMILIES, NAMES, train_all
+from recsys.registry import FAMILIES, NAMES, train_all
 from recsys.settings import (
     ALSSettings,
     BlendSettings,

@@ -14,7 +14,7 @@ from recsys.matrices import transitions
 from recsys.models.base import Inputs
 from recsys.models.blend import Blend
 from recsys.models.ranker import Candidates, Features, Ranker, TooFewLabels, top_per_row, train_ranker
-from recsys.models.registry import train_all, train_trees
+from recsys.registry import train_all, train_trees
 from recsys.settings import (
     ALSSettings,
     BlendSettings,
@@ -135,7 +135,7 @@ def test_a_carve_too_small_for_trees_leaves_the_build_without_a_ranker(planted, 
     tables, *_ = planted
     holdout = pa.table({S.USER_IDX: [0], S.ITEM_IDX: [1]}, schema=S.HOLDOUT_SCHEMA)
     pq.write_table(holdout, tmp_path / "part.parquet")
-    with caplog.at_level(logging.WARNING, logger="recsys.models.registry"):
+    with caplog.at_level(logging.WARNING, logger="recsys.registry"):
         booster, summary = train_trees(RankerSplit(tables, str(tmp_path)), SETTINGS)
     assert booster is None and summary["users"] == 1 and "too few to grow and stop the trees" in summary["skipped"]
     assert "no ranker: " in caplog.text

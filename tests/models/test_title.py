@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from recsys.models.title import TitleModel
 from recsys.settings import TitleSettings
 from recsys.synth import SynthConfig
-from recsys.synth_mpd import write_challenge, write_slices
+from recsys.synth.mpd import write_challenge, write_slices
 
 
 def _matrix(rows: list[list[int]], n_items: int) -> sp.csr_matrix:

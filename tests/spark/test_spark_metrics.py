@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from recsys import metrics as M
 from recsys import schemas as S
-from recsys.evaluation import metrics as M
 from recsys.spark.metrics import RANK, ranking_metrics
 
 pytestmark = pytest.mark.spark

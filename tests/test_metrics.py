@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from recsys.evaluation.metrics import (
+from recsys.metrics import (
     clicks,
     coverage_at_k,
     hit_rate_at_k,

@@ -19,17 +19,17 @@ import numpy as np
 import polars as pl
 
 from recsys.artifacts import BundleWriter, described
+from recsys.image_report import write_image_report
 from recsys.images import head as H
 from recsys.images.embed import resolve_device
-from recsys.images.report import write_image_report
 from recsys.index import load_index
 from recsys.index.written import write_index
+from recsys.io.files import InputFile, fingerprint, folder_prefix, list_files
 from recsys.layout import IMAGE_HEAD, IMAGE_THUMBNAILS, IMAGE_VECTORS, IMAGES, INDEX_IMAGES, REJECTS
-from recsys.models.base import l2_normalize
 from recsys.settings import ImagesSettings, Settings
-from recsys.spark.files import InputFile, fingerprint, folder_prefix, list_files
 from recsys.spark.images import embedded
 from recsys.stages import stage
+from recsys.vectors import l2_normalize
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -4,8 +4,8 @@ import pytest
 
 from recsys import schemas as S
 from recsys.io import InputSpec, read_interactions
+from recsys.io.files import fingerprint, is_parquet, list_files
 from recsys.settings import InputSettings
-from recsys.spark.files import fingerprint, is_parquet, list_files
 
 pytestmark = pytest.mark.spark
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from recsys.challenge import CATEGORIES, min_length
-from recsys.synth import Catalogue, SynthConfig, playlist_batch
+from recsys.synth.generator import Catalogue, SynthConfig, playlist_batch
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 SLICE = 1000  # playlists per slice file, as in the MPD

@@ -18,20 +18,21 @@ import scipy.sparse as sp
 
 from recsys import artifacts, layout
 from recsys import schemas as S
+from recsys.bundle.search import LazySearch, SearchIndex
 from recsys.continuation import Titles, continue_playlists, seeded_history
 from recsys.index import Index, load_index, search
 from recsys.layout import Tables
 from recsys.matrices import read_user_items, recent_items, transitions
 from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Recommender
-from recsys.models.base import Inputs, l2_normalize, top_k
+from recsys.models.base import Inputs, top_k
 from recsys.models.blend import fuse
 from recsys.models.confidence import Collection
 from recsys.models.ranker import Features, Ranker, UserQuery
-from recsys.models.registry import fused, load_all
+from recsys.models.searched import Searched
 from recsys.models.title import TitleModel
+from recsys.registry import fused, load_all
 from recsys.settings import BlendSettings, Settings
-from serving.search import LazySearch, SearchIndex
-from serving.searched import Searched
+from recsys.vectors import l2_normalize
 
 #: Answers with fewer metadata cells (items x columns) than this read them one cell at a time. In the service's
 #: request loop pyarrow's take costs ~50 us before its first row and a cell ~0.8 us: in-process, with two
@@ -135,7 +136,7 @@ class LoadedBundle:
     collection: Collection  # the training matrix's statistics: BM25 weights for fold-in, holders for the fallback
     popular: np.ndarray  # item indexes, most-held first: the fallback for users the bundle does not know
     models: dict[str, Recommender]  # what model= names: every family the bundle holds (ALS and item2vec by index
-    # search, serving/searched.py), then their blend
+    # search, recsys/models/searched.py), then their blend
     session_blend: Blend  # item2vec + co-occurrence: what a bare sequence of items can be scored by
     title: TitleModel | None  # names to tracks, where the input named its playlists
     blend_settings: BlendSettings  # how a title's list joins a model's (weights, depth, rank offset)
@@ -281,7 +282,7 @@ class LoadedBundle:
         """Items the user does not hold yet (any item with ``exclude_seen`` off), best first.
 
         ALS: the user's factors searched in FAISS, held items filtered inside the search. item2vec: the user's
-        latest items' mean input vector searched among the output vectors (serving/searched.py). blend: each
+        latest items' mean input vector searched among the output vectors (recsys/models/searched.py). blend: each
         model's list for the user fused, as in the evaluation.
         """
         u = self.user(user_id)

@@ -14,7 +14,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from recsys import schemas as S
-from recsys.synth import Catalogue, SynthConfig, playlist_batch
+from recsys.synth.generator import Catalogue, SynthConfig, playlist_batch
 
 _SCHEMA = "user long, track long, position int"
 

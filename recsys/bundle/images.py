@@ -17,26 +17,13 @@ import polars as pl
 import pyarrow as pa
 
 from recsys import artifacts, layout
-from recsys.images.decode import Limits, budgeted, open_rgb, preprocess
+from recsys.bundle.reader import UnknownId
+from recsys.images.decode import Limits, open_rgb, preprocess
 from recsys.images.head import Head
 from recsys.index import Index, load_index, search
-from recsys.models.base import l2_normalize
-from recsys.settings import Settings
-from serving.bundle import UnknownId
+from recsys.vectors import l2_normalize
 
 log = logging.getLogger(__name__)
-
-
-def upload_limits(settings: Settings) -> Limits:
-    """What an upload may be: the job's byte cap, and the pixel cap the job's and the upload memory budget allow
-    (ValueError naming the settings where the budget allows none)."""
-    serving, images = settings.serving, settings.images
-    try:
-        return budgeted(
-            Limits(images.max_bytes, images.max_pixels), serving.upload_memory_mb << 20, serving.upload_decodes
-        )
-    except ValueError as exc:
-        raise ValueError(f"serving.upload_memory_mb={serving.upload_memory_mb}: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import scipy.sparse as sp
 from recsys.index import build_index, kind_of
 from recsys.models import ALS, Item2Vec
 from recsys.models.base import History
+from recsys.models.searched import Searched
 from recsys.settings import ALSSettings, IndexSettings, Item2VecSettings
-from serving.searched import Searched
 
 
 def history(n_users: int, n_items: int, rng: np.random.Generator) -> History:

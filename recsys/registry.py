@@ -68,7 +68,7 @@ def load_all(
     folder: Path, inputs: Inputs, settings: Settings, mapper: Callable[..., Iterable[Any]] = map
 ) -> dict[str, Recommender]:
     """Every family the bundle in ``folder`` holds, by name, without their blend (the service fuses the
-    variants it serves: serving/bundle.py). ``mapper`` runs the families' loads: the service passes its thread
+    variants it serves: recsys/bundle/reader.py). ``mapper`` runs the families' loads: the service passes its thread
     pool's map, since each family reads its own files and only reads ``inputs``."""
     loads = mapper(lambda family: family.load(folder, inputs, settings), FAMILIES)
     return {family.name: model for family, model in zip(FAMILIES, loads, strict=True) if model is not None}
