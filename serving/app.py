@@ -61,7 +61,7 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
         async def first_load() -> None:
             for bundle in bundles:
                 with suppress(Refused):  # logged; /readyz says why until a reload succeeds
-                    await reload(bundle, metrics)
+                    await reload(bundle, metrics.reloads)
 
         if serving.load_in_background:
             tasks = [asyncio.create_task(first_load())]
@@ -69,7 +69,9 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
             await first_load()
             tasks = []
         if serving.watch_interval_s > 0:
-            tasks += [asyncio.create_task(watch(bundle, metrics, serving.watch_interval_s)) for bundle in bundles]
+            tasks += [
+                asyncio.create_task(watch(bundle, metrics.reloads, serving.watch_interval_s)) for bundle in bundles
+            ]
         yield
         for task in tasks:
             task.cancel()

@@ -15,13 +15,12 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from prometheus_client import Counter
 
 from recsys import artifacts
 from recsys.bundle.reader import LoadedBundle
-
-if TYPE_CHECKING:
-    from serving.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -125,22 +124,23 @@ class LiveBundle:
         return message
 
 
-async def reload(live: LiveBundle, metrics: Metrics) -> Reloaded:
-    """Load what LATEST names in a worker thread (requests keep being answered meanwhile), counted by result."""
+async def reload(live: LiveBundle, reloads: Counter) -> Reloaded:
+    """Load what LATEST names in a worker thread (requests keep being answered meanwhile), counted in ``reloads``
+    (serving/metrics.py's, labelled by result)."""
     try:
         result = await asyncio.to_thread(live.reload)
     except Refused:
-        metrics.reloads.labels("refused").inc()
+        reloads.labels("refused").inc()
         raise
-    metrics.reloads.labels("loaded" if result.changed else "unchanged").inc()
+    reloads.labels("loaded" if result.changed else "unchanged").inc()
     return result
 
 
-async def watch(live: LiveBundle, metrics: Metrics, interval: float) -> None:
+async def watch(live: LiveBundle, reloads: Counter, interval: float) -> None:
     """Reload whenever LATEST names a version that is neither serving nor already refused."""
     while True:
         await asyncio.sleep(interval)
         latest = live.latest_version()
         if latest is not None and latest not in (live.version, live.refused_version):
             with suppress(Refused):  # logged by the reload; the old bundle keeps serving
-                await reload(live, metrics)
+                await reload(live, reloads)

@@ -28,9 +28,9 @@ def router(token: str) -> APIRouter:
         state = request.app.state
         primary, *others = state.bundles
         try:
-            result = await reload(primary, state.metrics)
+            result = await reload(primary, state.metrics.reloads)
             for other in others:
-                await reload(other, state.metrics)
+                await reload(other, state.metrics.reloads)
         except Refused as exc:
             return error(409, str(exc), None)
         return ReloadAnswer(version=result.version, previous=result.previous, changed=result.changed)
