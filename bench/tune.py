@@ -32,7 +32,7 @@ from recsys.metrics import recall_at_k
 from recsys.models import Item2Vec, UserKNN
 from recsys.models.base import Inputs, top_k
 from recsys.models.blend import fuse
-from recsys.registry import FAMILIES, fit_models
+from recsys.registry import FAMILIES, fit_models, section
 from recsys.settings import Item2VecSettings, Settings
 from recsys.spark import idmap
 from recsys.spark.protocol import split_for_evaluation, write_split
@@ -107,7 +107,7 @@ def tune_family(name: str, paths: Tables, work: Path, k: int) -> dict[str, dict[
     family = next(family for family in FAMILIES if family.name == name)
     results = {}
     for point in grid(MATRIX_GRIDS[name]):
-        fitted = family.train(Inputs(paths, history), Settings(**{name: point}))
+        fitted = family.train(Inputs(paths, history), section(family, Settings(**{name: point})))
         fitted.name = " ".join(f"{n}={v}" for n, v in point.items())
         results |= evaluate([fitted], history, users, held, k).metrics
     return results

@@ -43,12 +43,17 @@ def fused(models: dict[str, Recommender], settings: BlendSettings) -> Blend:
     return Blend.of([model for name, model in models.items() if name in BlendSettings.model_fields], settings)
 
 
+def section(family: type[Family], settings: Settings) -> Any:
+    """A family's own settings: the section named after it (``settings.als`` for ALS), None where there is none."""
+    return getattr(settings, family.name, None)
+
+
 def train_all(inputs: Inputs, settings: Settings) -> dict[str, Recommender]:
     """Every family fitted on ``inputs`` (a family that leaves itself out is absent), then their blend."""
     models: dict[str, Recommender] = {}
     for family in FAMILIES:
         with stage(family.name):
-            model = family.train(inputs, settings)
+            model = family.train(inputs, section(family, settings))
         if model is not None:
             models[family.name] = model
     return models | {Blend.name: fused(models, settings.blend)}
@@ -70,7 +75,7 @@ def load_all(
     """Every family the bundle in ``folder`` holds, by name, without their blend (the service fuses the
     variants it serves: recsys/bundle/reader.py). ``mapper`` runs the families' loads: the service passes its thread
     pool's map, since each family reads its own files and only reads ``inputs``."""
-    loads = mapper(lambda family: family.load(folder, inputs, settings), FAMILIES)
+    loads = mapper(lambda family: family.load(folder, inputs, section(family, settings)), FAMILIES)
     return {family.name: model for family, model in zip(FAMILIES, loads, strict=True) if model is not None}
 
 

@@ -16,7 +16,7 @@ from recsys.layout import ALS_ITEM_FACTORS, ALS_USER_FACTORS, writable
 from recsys.models.base import History, Inputs
 from recsys.models.confidence import Collection, confidence
 from recsys.progress import Progress
-from recsys.settings import ALSSettings, Settings
+from recsys.settings import ALSSettings
 
 log = logging.getLogger(__name__)
 
@@ -90,27 +90,27 @@ class ALS:
         self.settings = settings
 
     @classmethod
-    def train(cls, inputs: Inputs, settings: Settings) -> ALS:
+    def train(cls, inputs: Inputs, settings: ALSSettings) -> ALS:
         """The one place the backend is chosen: Spark MLlib on the cluster (als.backend=spark), else implicit or
         the torch solver on this node (``choose_solver``); the same factors either way."""
-        if settings.als.backend != "spark":
-            return cls(settings.als).fit(inputs.history.user_items)
+        if settings.backend != "spark":
+            return cls(settings).fit(inputs.history.user_items)
         if inputs.spark is None:
             raise ValueError("als.backend=spark needs a Spark session")
         from recsys.spark.als import fit_spark_als  # the cluster backend only: this node's solvers need no pyspark
 
         tables = inputs.tables
         ratings = inputs.spark.read.parquet(tables.ratings)
-        factors = fit_spark_als(ratings, tables.n_users, tables.n_items, settings.als, f"{tables.ratings}_checkpoints")
-        return cls.from_factors(settings.als, *factors)
+        factors = fit_spark_als(ratings, tables.n_users, tables.n_items, settings, f"{tables.ratings}_checkpoints")
+        return cls.from_factors(settings, *factors)
 
     def save(self, folder: Path) -> None:
         np.save(writable(folder, ALS_USER_FACTORS), self.user_factors_)
         np.save(writable(folder, ALS_ITEM_FACTORS), self.item_factors_)
 
     @classmethod
-    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> ALS:
-        return cls.from_factors(settings.als, np.load(folder / ALS_USER_FACTORS), np.load(folder / ALS_ITEM_FACTORS))
+    def load(cls, folder: Path, inputs: Inputs, settings: ALSSettings) -> ALS:
+        return cls.from_factors(settings, np.load(folder / ALS_USER_FACTORS), np.load(folder / ALS_ITEM_FACTORS))
 
     def fit(self, user_items: sp.csr_matrix) -> ALS:
         """Fit on counts turned into confidences (recsys.models.confidence), on the solver choose_solver picks."""

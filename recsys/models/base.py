@@ -19,7 +19,6 @@ import scipy.sparse as sp
 from recsys.layout import Tables
 from recsys.matrices import History
 from recsys.progress import Progress
-from recsys.settings import Settings
 
 #: Upper bound on the dense score block (users x items floats) scored at once.
 SCORE_BLOCK = 32_000_000
@@ -48,15 +47,18 @@ class Family(Recommender, Protocol):
     """A model family as the build, the bundle and the service see it (recsys/registry.py lists them):
     ``train`` on a build's inputs (None: left out, as EASE over ``ease.max_items``), ``save`` into a bundle
     folder (arrays only, never pickle; a memory-based family saves nothing, the bundle's tables are its state),
-    ``load`` back from one (None: the bundle has none)."""
+    ``load`` back from one (None: the bundle has none).
+
+    ``settings`` is the family's own section, the one named after it (``als`` for ALS: implicit's way, plain
+    parameters rather than the whole configuration), None for a family without one (registry.section)."""
 
     @classmethod
-    def train(cls, inputs: Inputs, settings: Settings) -> Self | None: ...
+    def train(cls, inputs: Inputs, settings: Any) -> Self | None: ...
 
     def save(self, folder: Path) -> None: ...
 
     @classmethod
-    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> Self | None: ...
+    def load(cls, folder: Path, inputs: Inputs, settings: Any) -> Self | None: ...
 
 
 class ScoreFn(Protocol):

@@ -13,21 +13,22 @@ import scipy.sparse as sp
 
 from recsys import schemas as S
 from recsys.models.base import History, Inputs, binary_mean_rows, recommend_by_scoring
-from recsys.settings import Settings
+from recsys.settings import CooccurrenceSettings
 
 
 class CoOccurrence:
     name = "cooccurrence"
 
     @classmethod
-    def train(cls, inputs: Inputs, settings: Settings) -> CoOccurrence:
+    def train(cls, inputs: Inputs, settings: CooccurrenceSettings) -> CoOccurrence:
+        """The table Spark counted (cooccurrence's settings shaped it there: window, top_n)."""
         return cls().fit(inputs.tables.cooccurrence, inputs.tables.n_items)
 
     def save(self, folder: Path) -> None:
         """Nothing: Spark wrote the co-occurrence table into the bundle."""
 
     @classmethod
-    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> CoOccurrence:
+    def load(cls, folder: Path, inputs: Inputs, settings: CooccurrenceSettings) -> CoOccurrence:
         """Read from the bundle's co-occurrence table."""
         return cls.train(inputs, settings)
 

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from recsys.layout import EASE_WEIGHTS, writable
 from recsys.models.base import History, Inputs, recommend_by_scoring
-from recsys.settings import EaseSettings, Settings
+from recsys.settings import EaseSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +51,19 @@ class EASE:
         return self
 
     @classmethod
-    def train(cls, inputs: Inputs, settings: Settings) -> EASE | None:
+    def train(cls, inputs: Inputs, settings: EaseSettings) -> EASE | None:
         """None where the catalogue is over ``ease.max_items``."""
-        if not cls.fits(settings.ease, inputs.tables.n_items):
+        if not cls.fits(settings, inputs.tables.n_items):
             return None
-        return cls(settings.ease).fit(inputs.history.user_items)
+        return cls(settings).fit(inputs.history.user_items)
 
     @classmethod
-    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> EASE | None:
+    def load(cls, folder: Path, inputs: Inputs, settings: EaseSettings) -> EASE | None:
         """The bundle's weights; None where it has none (the catalogue was too large)."""
         path = folder / EASE_WEIGHTS
         if not path.exists():
             return None
-        model = cls(settings.ease)
+        model = cls(settings)
         model.weights_ = sp.load_npz(path).tocsr()  # plain arrays: scipy loads them with allow_pickle=False
         return model
 

@@ -24,7 +24,7 @@ from recsys import schemas as S
 from recsys.layout import ITEM2VEC_ITEM_VECTORS, ITEM2VEC_OUTPUT_VECTORS, writable
 from recsys.models.base import History, Inputs, binary_mean_rows, recommend_by_scoring
 from recsys.progress import Progress
-from recsys.settings import Item2VecSettings, Settings
+from recsys.settings import Item2VecSettings
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,8 @@ class Item2Vec:
         self.settings = settings
 
     @classmethod
-    def train(cls, inputs: Inputs, settings: Settings) -> Item2Vec:
-        return cls(settings.item2vec).fit(inputs.tables.sequences, inputs.tables.n_items)
+    def train(cls, inputs: Inputs, settings: Item2VecSettings) -> Item2Vec:
+        return cls(settings).fit(inputs.tables.sequences, inputs.tables.n_items)
 
     def save(self, folder: Path) -> None:
         """The input vectors (similar items, user vectors) and the output vectors (the next song)."""
@@ -116,9 +116,9 @@ class Item2Vec:
         np.save(writable(folder, ITEM2VEC_OUTPUT_VECTORS), self.output_vectors_)
 
     @classmethod
-    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> Item2Vec:
+    def load(cls, folder: Path, inputs: Inputs, settings: Item2VecSettings) -> Item2Vec:
         return cls.from_vectors(
-            settings.item2vec, np.load(folder / ITEM2VEC_ITEM_VECTORS), np.load(folder / ITEM2VEC_OUTPUT_VECTORS)
+            settings, np.load(folder / ITEM2VEC_ITEM_VECTORS), np.load(folder / ITEM2VEC_OUTPUT_VECTORS)
         )
 
     def fit(self, sequences_path: str, n_items: int) -> Item2Vec:

@@ -8,21 +8,20 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.models.base import History, Inputs, recommend_by_scoring
-from recsys.settings import Settings
 
 
 class Popularity:
     name = "popularity"
 
     @classmethod
-    def train(cls, inputs: Inputs, settings: Settings) -> Popularity:
+    def train(cls, inputs: Inputs, settings: None = None) -> Popularity:
         return cls().fit(inputs.history.user_items)
 
     def save(self, folder: Path) -> None:
         """Nothing: counted from the ratings, which the bundle holds."""
 
     @classmethod
-    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> Popularity:
+    def load(cls, folder: Path, inputs: Inputs, settings: None = None) -> Popularity:
         """Counted again from the bundle's ratings."""
         return cls.train(inputs, settings)
 

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.models.base import History, Inputs, recommend_by_scoring
-from recsys.settings import Settings, UserKNNSettings
+from recsys.settings import UserKNNSettings
 
 #: Query rows whose sparse similarities are computed at once.
 NEIGHBOUR_BLOCK = 1024
@@ -33,14 +33,14 @@ class UserKNN:
         self.settings = settings
 
     @classmethod
-    def train(cls, inputs: Inputs, settings: Settings) -> UserKNN:
-        return cls(settings.user_knn).fit(inputs.history.user_items)
+    def train(cls, inputs: Inputs, settings: UserKNNSettings) -> UserKNN:
+        return cls(settings).fit(inputs.history.user_items)
 
     def save(self, folder: Path) -> None:
         """Nothing: memory-based, it indexes the ratings, which the bundle holds."""
 
     @classmethod
-    def load(cls, folder: Path, inputs: Inputs, settings: Settings) -> UserKNN:
+    def load(cls, folder: Path, inputs: Inputs, settings: UserKNNSettings) -> UserKNN:
         """The bundle's ratings indexed again."""
         return cls.train(inputs, settings)
 

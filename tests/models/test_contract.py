@@ -10,7 +10,7 @@ import pytest
 
 import recsys.models
 from recsys.models.base import Family, Inputs, top_k
-from recsys.registry import FAMILIES, NAMES, train_all
+from recsys.registry import FAMILIES, NAMES, section, train_all
 from recsys.settings import (
     ALSSettings,
     BlendSettings,
@@ -49,7 +49,7 @@ def fit(name, inputs, planted, device="false"):
         return train_all(inputs, settings)["blend"]
     if name == "ranker":
         return planted_ranker(train_all(inputs, settings), planted, settings)[0]
-    return FAMILY[name].train(inputs, settings)
+    return FAMILY[name].train(inputs, section(FAMILY[name], settings))
 
 
 MODELS = [
@@ -76,11 +76,11 @@ def test_every_family_in_recsys_models_is_registered():
 def test_a_saved_family_loads_back_and_ranks_the_same(family, planted, tmp_path):
     tables, history, *_ = planted
     inputs = Inputs(tables, history)
-    model = family.train(inputs, SETTINGS)
+    model = family.train(inputs, section(family, SETTINGS))
     model.save(tmp_path)
     for path in tmp_path.rglob("*.np[yz]"):  # arrays only: nothing a bundle holds needs pickle to load
         np.load(path, allow_pickle=False)
-    loaded = family.load(tmp_path, inputs, SETTINGS)
+    loaded = family.load(tmp_path, inputs, section(family, SETTINGS))
     users = np.arange(40)
     np.testing.assert_array_equal(loaded.recommend(users, history, K)[0], model.recommend(users, history, K)[0])
 

@@ -9,7 +9,7 @@ from recsys.layout import Tables
 from recsys.models import EASE, History
 from recsys.models.base import Inputs
 from recsys.models.ease import keep_largest
-from recsys.settings import EaseSettings, Settings
+from recsys.settings import EaseSettings
 
 
 def random_history(n_users=60, n_items=12, seed=0):
@@ -47,7 +47,7 @@ def test_saved_weights_load_equal_and_recommend_the_same(tmp_path):
     assert (np.diff(model.weights_.indptr) <= 4).all()
     model.save(tmp_path)
     inputs = Inputs(Tables.of(tmp_path, *history.user_items.shape), history)
-    loaded = EASE.load(tmp_path, inputs, Settings(ease=model.settings))
+    loaded = EASE.load(tmp_path, inputs, model.settings)
     users = np.arange(history.user_items.shape[0])
     np.testing.assert_array_equal(loaded.recommend(users, history, 5)[0], model.recommend(users, history, 5)[0])
 
