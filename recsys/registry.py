@@ -34,8 +34,12 @@ log = logging.getLogger(__name__)
 
 #: Every family, baselines first: the order of the evaluation report and of GET /models.
 FAMILIES: tuple[type[Family], ...] = (Popularity, CoOccurrence, Item2Vec, ALS, EASE, UserKNN)
-#: What ``model=`` may name: every family, the blend of them and the ranker over their candidates.
-NAMES: tuple[str, ...] = (*(family.name for family in FAMILIES), Blend.name, Ranker.name)
+
+
+def names() -> tuple[str, ...]:
+    """What ``model=`` may name: every family registered now, the blend of them and the ranker over their
+    candidates (read when asked, so a family registered later is named too: tests/test_registry.py)."""
+    return (*(family.name for family in FAMILIES), Blend.name, Ranker.name)
 
 
 def fused(models: dict[str, Recommender], settings: BlendSettings) -> Blend:

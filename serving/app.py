@@ -14,9 +14,9 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from threadpoolctl import threadpool_limits
 
+from recsys import registry
 from recsys.bundle.images import ImageBundle
 from recsys.bundle.reader import LoadedBundle
-from recsys.registry import NAMES
 from recsys.settings import ServingSettings, Settings, load_settings
 from serving import errors
 from serving.headers import SecurityHeaders
@@ -110,8 +110,9 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
 
 def check_default_model(serving: ServingSettings) -> None:
     """ValueError where serving.default_model is no model the registry knows (every plain request would fail)."""
-    if serving.default_model not in NAMES:
-        raise ValueError(f"serving.default_model={serving.default_model!r} is not a model; one of {', '.join(NAMES)}")
+    known = registry.names()
+    if serving.default_model not in known:
+        raise ValueError(f"serving.default_model={serving.default_model!r} is not a model; one of {', '.join(known)}")
 
 
 def load_serving_default(folder: Path, default: str) -> LoadedBundle:

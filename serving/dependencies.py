@@ -9,17 +9,21 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
+from recsys import registry
 from recsys.bundle.images import ImageBundle
 from recsys.bundle.reader import LoadedBundle
-from recsys.registry import NAMES
 from recsys.settings import ServingSettings
 from serving.errors import NotServed
 
-#: What model= may name (the registry's families and their blend); a bundle may hold fewer (GET /models).
-ModelName = Literal[NAMES]  # type: ignore[valid-type]  # the registry's names, as one Literal
 Fallback = Literal["none", "popular"]
 EXCLUDE_SEEN = "false: items the user already holds may be recommended again (true: only new ones)"
 ExcludeSeen = Annotated[bool, Query(description=EXCLUDE_SEEN)]
+
+
+def model_name() -> object:
+    """What model= may name, as the Literal FastAPI validates and documents: the registry's names when the app is
+    built (a bundle may hold fewer: GET /models)."""
+    return Literal[registry.names()]  # type: ignore[valid-type]
 
 
 def k_parameter(serving: ServingSettings) -> tuple[object, int]:

@@ -9,7 +9,7 @@ import pytest
 
 from recsys.artifacts import resolve, verify
 from recsys.bundle.reader import LoadedBundle
-from recsys.registry import NAMES
+from recsys.registry import names
 from tests.conftest import republish, run_build_job, run_job
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.serve]
@@ -93,7 +93,7 @@ def test_models_lists_every_family_with_the_bundles_own_metrics(built, service):
     folder, _ = built
     report = json.loads((resolve(folder / "artifacts", "e2e") / "report.json").read_text())
     listed = service.get("/models").json()
-    assert [m["name"] for m in listed["models"]] == list(NAMES)  # 300 items: EASE too
+    assert [m["name"] for m in listed["models"]] == list(names())  # 300 items: EASE too
     assert listed["split"] == report["split"] and listed["version"] == report["version"]
     assert all(m["metrics"] == report["models"][m["name"]] for m in listed["models"])
     assert [m["name"] for m in listed["models"] if m["default"]] == ["als"]
@@ -105,7 +105,7 @@ def loaded(built):
     return LoadedBundle.load(resolve(built[0] / "artifacts", "e2e"))
 
 
-@pytest.mark.parametrize("model", NAMES)
+@pytest.mark.parametrize("model", names())
 def test_every_model_is_served_by_name(built, service, loaded, model):
     """/recommend?model= answers that model's own list (the family of that name, asked directly), best first,
     held items excluded, for every family, the blend and the ranker."""

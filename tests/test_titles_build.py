@@ -13,7 +13,7 @@ from recsys import layout
 from recsys import schemas as S
 from recsys.artifacts import verify
 from recsys.models.title import TitleModel
-from recsys.registry import NAMES
+from recsys.registry import names
 from recsys.settings import TitleSettings
 from recsys.synth import Catalogue
 from recsys.synth.mpd import Names
@@ -110,7 +110,7 @@ def test_a_bundle_lists_the_models_it_serves_and_refuses_one_it_lacks(named, nam
     evaluation ran), is served."""
     assert "models/ranker.txt" in verify(named[1])["files"]
     listed = named_service.get("/models").json()
-    assert [m["name"] for m in listed["models"]] == [name for name in NAMES if name != "ease"]
+    assert [m["name"] for m in listed["models"]] == [name for name in names() if name != "ease"]
     assert [m["name"] for m in listed["models"] if m["default"]] == ["als"]
     assert listed["split"] is None and all(m["metrics"] is None for m in listed["models"])  # no evaluation ran
     answer = named_service.get("/recommend", user="0", k=5, model="ease")

@@ -15,7 +15,7 @@ from recsys.bundle.reader import LoadedBundle, NoTitles, UnknownId
 from recsys.settings import ServingSettings
 from serving.bodies import StrictJSONRoute
 from serving.dependencies import EXCLUDE_SEEN as EXCLUDE_SEEN_TEXT
-from serving.dependencies import Body, Bundle, ExcludeSeen, Fallback, ModelName, k_parameter
+from serving.dependencies import Body, Bundle, ExcludeSeen, Fallback, k_parameter, model_name
 from serving.errors import error
 from serving.responses import (
     BatchRecommendations,
@@ -45,6 +45,7 @@ def router(serving: ServingSettings) -> APIRouter:
     routes = APIRouter(route_class=StrictJSONRoute)  # JSON bodies: NaN and the like are 422s naming the field
     max_k, default_model = serving.max_k, serving.default_model
     K, default_k = k_parameter(serving)
+    ModelName = model_name()
 
     @routes.get("/recommend", response_model=Recommendations)
     async def recommend(

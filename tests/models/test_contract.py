@@ -10,7 +10,7 @@ import pytest
 
 import recsys.models
 from recsys.models.base import Family, Inputs, top_k
-from recsys.registry import FAMILIES, NAMES, section, train_all
+from recsys.registry import FAMILIES, names, section, train_all
 from recsys.settings import (
     ALSSettings,
     BlendSettings,
@@ -53,7 +53,7 @@ def fit(name, inputs, planted, device="false"):
 
 
 MODELS = [
-    *((name, "false") for name in NAMES),
+    *((name, "false") for name in names()),
     ("als", "spark"),
     ("als", "torch"),
     pytest.param("als", "true", marks=pytest.mark.gpu, id="als-gpu"),
@@ -69,7 +69,7 @@ def test_every_family_in_recsys_models_is_registered():
             if isinstance(value, type) and all(hasattr(value, verb) for verb in ("train", "save", "load", "recommend")):
                 found.add(value)
     assert found - {Family} == set(FAMILIES)
-    assert set(BlendSettings.model_fields) - {"depth", "rank_offset", "title"} <= set(NAMES)  # weights name models
+    assert set(BlendSettings.model_fields) - {"depth", "rank_offset", "title"} <= set(names())  # weights name models
 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda family: family.name)
