@@ -100,9 +100,9 @@ def run_on_spark(job: str, settings: Settings, work: Callable[[SparkSession], T]
     Ctrl-C is the job's to handle (_interrupt): it ends with one line and exit status 130, nothing published and
     nothing left behind. Whatever a failed build removed is removed again once Spark has stopped."""
     spark = spark_session(settings.spark)
-    main = threading.current_thread() is threading.main_thread()  # only there may a handler be installed
-    previous = signal.signal(signal.SIGINT, _interrupt(spark)) if main else None
-    if main and "PYSPARK_GATEWAY_PORT" in os.environ:
+    on_main_thread = threading.current_thread() is threading.main_thread()  # only there may a handler be set
+    previous = signal.signal(signal.SIGINT, _interrupt(spark)) if on_main_thread else None
+    if on_main_thread and "PYSPARK_GATEWAY_PORT" in os.environ:
         # spark-submit's JVM is this process's parent and gets the same Ctrl-C: it would stop Spark under the job
         # (and end this process's console with it); PySpark's own launch makes its JVM ignore Ctrl-C, so too here
         jvm = spark.sparkContext._jvm
@@ -116,7 +116,7 @@ def run_on_spark(job: str, settings: Settings, work: Callable[[SparkSession], T]
     finally:
         spark.stop()
         sweep_abandoned()
-        if main:
+        if on_main_thread:
             signal.signal(signal.SIGINT, previous)
 
 

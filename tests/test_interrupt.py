@@ -31,9 +31,10 @@ def test_ctrl_c_while_spark_writes_the_tables_ends_in_one_line_and_leaves_nothin
     build = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 240
-    while not list(out.glob("d/.staging-*/tables/*/_temporary")) and time.monotonic() < deadline:
+    while not (writing := list(out.glob("d/.staging-*/tables/*/_temporary"))) and time.monotonic() < deadline:
         assert build.poll() is None, build.stdout.read()
         time.sleep(0.05)
+    assert writing, "the build never reached Spark writing its tables: the Ctrl-C would test something else"
     os.killpg(build.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: every process of the job gets it
     output = build.communicate(timeout=120)[0]
     assert build.returncode == 130, output[-3000:]
