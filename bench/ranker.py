@@ -65,9 +65,8 @@ def measure(source: InputSpec, settings: Settings, work: Path, seed: int) -> dic
     trees, trained = train_trees(ranker_split, settings)
     trained["seconds"] = round(time.perf_counter() - start, 1)
     # the trees rank what members fitted on the whole training part list, as a bundle's would
-    fitted = fit_models(test_tables, settings)
-    if trees is not None:  # else declined (too few labels, or no better than the blend on its stopping users)
-        fitted = fitted.with_ranker(trees, test_tables, settings)
+    # (trees None: declined, too few labels or no better than the blend on its stopping users: no ranker)
+    fitted = fit_models(test_tables, settings, trees=trees)
     users, relevant = group_by_user(*read_holdout(str(work / "test" / "holdout")))
     result: dict[str, object] = {"seed": seed, "test_users": len(users), "ranker_training": trained}
     for model in fitted.all():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,20 +21,12 @@ from recsys.evaluation.protocol import NothingToEvaluate, publishes_evaluated, r
 from recsys.evaluation.report import write_reports
 from recsys.index.written import write_index
 from recsys.io import InputSpec
-from recsys.layout import (
-    INDEX_ITEMS_ALS,
-    INDEX_ITEMS_ITEM2VEC,
-    INDEX_ITEMS_ITEM2VEC_NEXT,
-    INDEX_USERS_ITEM2VEC,
-    ITEM2VEC_USER_VECTORS,
-    ITEMS,
-    REPORT,
-    TITLE_MODEL,
-    USERS,
-)
+from recsys.layout import ITEMS, REPORT, USERS
 from recsys.matrices import read_playlist_names, read_user_items
+from recsys.models.base import Inputs
+from recsys.models.item2vec import Item2Vec
 from recsys.models.title import TitleModel
-from recsys.registry import fit_models, save_all, train_trees
+from recsys.registry import fit_models, indexed_all, save_all, train_trees
 from recsys.settings import Settings
 from recsys.spark import idmap
 from recsys.spark.ingest import run_spark_stages
@@ -62,11 +54,11 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
         indexed, paths = spark_outputs.indexed, spark_outputs.tables
 
         report, evaluated, trees = None, None, None
+        names = read_playlist_names(bundle.path(USERS))  # None where the input named no playlist
         if settings.evaluation.enabled:
             with stage("evaluation"):
                 artist_of = idmap.artist_index(spark.read.parquet(str(bundle.path(ITEMS))), paths.n_items)
                 try:
-                    names = read_playlist_names(bundle.path(USERS))
                     work = bundle.path("_evaluation")
                     written = write_evaluation_split(indexed, settings, work, paths.n_users, paths.n_items)
                     run = run_evaluation(written, settings, spark, artist_of, names)
@@ -82,59 +74,46 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
 
         with stage("models on the full log"):
             if evaluated is None:
-                release_heap(spark)  # here, not after the tables: an evaluation's split would grow it again
-                fitted = fit_models(paths, settings, spark)
-                if settings.ranker.enabled:
+                if settings.ranker.enabled and report is None:
                     # no evaluation ran: the trees learn from a split of the whole log (trees an evaluation
                     # declined are not trained again)
-                    if report is None:
-                        carved = write_ranker_split(
-                            indexed, settings, bundle.path("_ranker"), paths.n_users, paths.n_items
-                        )
-                        trees, _ = train_trees(carved, settings, spark)
-                        shutil.rmtree(bundle.path("_ranker"))
-                    if trees is not None:
-                        fitted = fitted.with_ranker(trees, paths, settings)
-                user_items = fitted.history.user_items
+                    carved = write_ranker_split(indexed, settings, bundle.path("_ranker"), paths.n_users, paths.n_items)
+                    release_heap(spark)  # after the carving, which grows it again
+                    trees, _ = train_trees(carved, settings, spark)
+                    shutil.rmtree(bundle.path("_ranker"))
+                else:
+                    release_heap(spark)  # here, not after the tables: an evaluation's split would grow it again
+                fitted = fit_models(paths, settings, spark, names, trees)
+                whole = fitted.inputs
             else:  # the evaluated models saw all but a sliver of the log: publish them, with the whole history
-                fitted = evaluated
-                user_items = read_user_items(paths.ratings, paths.n_users, paths.n_items)
                 log.info(
                     "publishing the evaluated models: %d held-out pairs of %d",
                     report["test_pairs"],
                     spark_outputs.n_valid,
                 )
-            als, item2vec = fitted.als, fitted.item2vec
-            with stage("user vectors"):
-                user_vectors = item2vec.user_vectors(user_items, paths.sequences)
-            title, names = None, read_playlist_names(bundle.path(USERS))
-            if names is not None:
-                with stage("title model"):
-                    title = TitleModel(settings.title).fit(names, user_items)
+                user_items = read_user_items(paths.ratings, paths.n_users, paths.n_items)
+                whole = Inputs(paths, replace(evaluated.history, user_items=user_items), spark, names)
+                fitted = evaluated.adding(TitleModel, whole, settings)  # the one model the evaluation needs not
 
         with stage("vectors and FAISS indexes"):
             with stage("vectors"):
                 save_all(fitted.models, bundle.staging)
-                np.save(bundle.path(ITEM2VEC_USER_VECTORS), user_vectors)
-                if title is not None:
-                    title.save(bundle.path(TITLE_MODEL))
-            indexed_vectors = {
-                INDEX_ITEMS_ALS: (als.item_factors_, "ip", als.user_factors_),
-                INDEX_ITEMS_ITEM2VEC: (item2vec.item_vectors_, "cosine", item2vec.item_vectors_),
-                INDEX_ITEMS_ITEM2VEC_NEXT: (item2vec.output_vectors_, "ip", item2vec.item_vectors_),
-                INDEX_USERS_ITEM2VEC: (user_vectors, "cosine", user_vectors),
-            }
             indexes = {}
-            for path, (vectors, metric, queries) in indexed_vectors.items():
+            for path, spec in indexed_all(fitted.models, whole).items():  # the users' vectors from the whole log
+                if spec.saved_as is not None:
+                    np.save(bundle.path(spec.saved_as), spec.vectors)
                 with stage(f"index {path}"):
-                    indexes[path] = write_index(bundle.path(path), vectors, metric, queries, settings.index)
+                    indexes[path] = write_index(
+                        bundle.path(path), spec.vectors, spec.metric, spec.queries, settings.index
+                    )
 
+        item2vec, title = fitted.models[Item2Vec.name], fitted.models.get(TitleModel.name)
         counts = {
             "interactions": spark_outputs.n_valid,
             "rejects": spark_outputs.n_rejected,
             "users": paths.n_users,
             "items": paths.n_items,
-            "ratings": int(user_items.nnz),
+            "ratings": int(whole.history.user_items.nnz),
         }
         return bundle.publish(
             described(

@@ -43,7 +43,7 @@ class BundleCollector(Collector):
             loaded.add_metric([live.name], loaded_at)
             for table, n in bundle.rows().items():
                 rows.add_metric([table], n)
-            for name, index in bundle.indexes().items():
+            for name, index in bundle.named_indexes().items():
                 vectors.add_metric([name], index.ntotal)
         yield from (info, loaded, rows, vectors)
 

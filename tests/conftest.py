@@ -105,16 +105,14 @@ def planted_next_songs(planted) -> np.ndarray:
 def planted_ranker(models, planted, settings):
     """The trees over ``models`` (train_all's, on the planted log), taught the next songs of the first 300
     playlists, which no member saw as those playlists' next items: (the ranker, what training measured)."""
-    from recsys import schemas as S
-    from recsys.matrices import transitions
+    from recsys.models.base import Inputs
     from recsys.models.ranker import Features, train_ranker
 
     tables, history, *_ = planted
     next_song = planted_next_songs(planted)
     users = np.arange(300)
     users = users[next_song[users] >= 0]
-    followed = transitions(S.read_sequences(tables.sequences), tables.n_items)
-    features = Features.of(models["blend"], settings.ranker.candidates, models, history, followed)
+    features = Features.of(Inputs(tables, history, models=models), settings.ranker.candidates)
     return train_ranker(features, history, users, next_song[users], settings.ranker)
 
 

@@ -199,17 +199,37 @@ def test_a_new_user_folded_in_gets_what_a_trained_user_with_the_same_items_gets(
     assert np.mean(overlaps) > 0.9, overlaps
 
 
-def test_a_new_user_by_item2vec_gets_exactly_what_a_trained_user_with_the_same_items_gets(built, service):
-    """item2vec needs no solve: the next song after the latest of the given items, the same numbers as for the
-    trained playlist with those items in that order."""
+@pytest.mark.parametrize("model", ["item2vec", "cooccurrence", "ease"])
+def test_a_new_user_by_a_model_that_reads_its_items_gets_exactly_what_a_trained_user_with_them_gets(
+    built, service, model
+):
+    """A model that reads a user's items needs no solve: item2vec's next song after the latest of the given items,
+    co-occurrence's and EASE's scores from them, the same numbers as for the trained playlist with those items in
+    that order."""
     _, synth = built
     for user in ("p3", "p40", "p777"):
         items = synth.clicks.filter(pl.col("user_id") == user).sort("position")["item_id"].to_list()
-        new = service.post("/recommend", {"items": items, "k": 10, "model": "item2vec"})
+        new = service.post("/recommend", {"items": items, "k": 10, "model": model})
         assert new.status_code == 200, new.text
-        assert new.json()["model"] == "item2vec" and new.json()["items_in"] == items
-        trained = service.get("/recommend", user=user, k=10, model="item2vec").json()
+        assert new.json()["model"] == model and new.json()["items_in"] == items
+        trained = service.get("/recommend", user=user, k=10, model=model).json()
         assert new.json()["items"] == trained["items"], user
+
+
+def test_a_new_user_blended_gets_what_a_trained_user_with_the_same_items_gets(built, service):
+    """POST /recommend model=blend: every member reads the new user's items (ALS folds it in) and their lists are
+    fused as for a trained playlist, whose GET /recommend list it (nearly) matches."""
+    _, synth = built
+    overlaps = []
+    for user in [f"p{i}" for i in range(0, 1500, 150)]:
+        items = synth.clicks.filter(pl.col("user_id") == user).sort("position")["item_id"].to_list()
+        new = service.post("/recommend", {"items": items, "k": 10, "model": "blend"})
+        assert new.status_code == 200, new.text
+        got = [i["item"] for i in new.json()["items"]]
+        assert new.json()["model"] == "blend" and len(got) == 10 and not set(got) & set(items)
+        trained = [i["item"] for i in service.get("/recommend", user=user, k=10, model="blend").json()["items"]]
+        overlaps.append(len(set(got) & set(trained)) / 10)
+    assert np.mean(overlaps) >= 0.9, overlaps
 
 
 def test_a_new_user_ranked_by_the_trees_gets_what_a_trained_user_with_the_same_items_gets(built, service):
@@ -285,7 +305,7 @@ def test_next_can_skip_the_tracks_a_bundle_does_not_know(service):
         ({}, 422, "items"),
         ({"items": ["t0"], "k": 0}, 422, "k"),
         ({"items": ["t0"], "k": 501}, 422, "k"),
-        ({"items": ["t0"], "model": "blend"}, 422, "model"),  # the blend ranks by a trained user's factors
+        ({"items": ["t0"], "model": "title"}, 422, "model"),  # a name, not items, is what the title model reads
         ({"items": ["t0"], "kk": 5}, 422, "kk"),  # a mistyped key is not silently ignored
         ({"items": ["t0"], "k": True}, 422, "k"),  # nor a boolean taken for 1
         ({"items": ["t0"], "k": "5"}, 422, "k"),

@@ -43,7 +43,7 @@ def test_mpd_names_reach_the_bundle_and_its_title_model(named):
     assert users.filter(pl.col(S.USER_ID) == str(first["pid"]))[S.NAME].item() == first["name"]
     assert manifest["title"]["titles"] > 50 and manifest["title"]["words"] >= CONFIG.clusters
 
-    model = TitleModel.load(TitleSettings(), bundle / layout.TITLE_MODEL)
+    model = TitleModel.load(bundle, None, TitleSettings())
     clusters = _track_clusters(bundle)
     for cluster in range(CONFIG.clusters):
         top = np.argsort(-model.scores([f"{_unique_word(cluster).title()}!!"])[0])[:20]
@@ -71,7 +71,7 @@ def test_a_playlist_is_answered_from_its_name_alone_or_with_seeds(named, named_s
     body = alone.json()
     assert body["model"] == "title" and body["name"] == f"{word.upper()}!!" and body["items_in"] == []
     assert np.mean([clusters[index_of[i["item"]]] == 2 for i in body["items"]]) >= 0.8
-    dense = TitleModel.load(TitleSettings(), bundle / layout.TITLE_MODEL).scores([f"{word.upper()}!!"])[0]
+    dense = TitleModel.load(bundle, None, TitleSettings()).scores([f"{word.upper()}!!"])[0]
     best = np.sort(dense)[::-1][:10]  # the service ranks sparsely (TitleModel.top): the same scores, exactly
     np.testing.assert_allclose([i["score"] for i in body["items"]], best, rtol=1e-6)
     assert all(dense[index_of[i["item"]]] == pytest.approx(i["score"], rel=1e-6) for i in body["items"])

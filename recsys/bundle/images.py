@@ -69,7 +69,8 @@ class ImageBundle:
     def rows(self) -> dict[str, int]:
         return {"images": len(self.ids)}
 
-    def indexes(self) -> dict[str, Index]:
+    def named_indexes(self) -> dict[str, Index]:
+        """Its FAISS index, named as /metrics labels it."""
         return {"images": self.index}
 
     def _answer(self, vector: np.ndarray, k: int, exclude: int | None) -> list[dict[str, Any]]:

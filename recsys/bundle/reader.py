@@ -22,15 +22,15 @@ from recsys.bundle.search import LazySearch, SearchIndex
 from recsys.continuation import Titles, continue_playlists, seeded_history
 from recsys.index import Index, load_index, search
 from recsys.layout import Tables
-from recsys.matrices import read_user_items, recent_items, transitions
+from recsys.matrices import read_user_items, recent_items
 from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Recommender
 from recsys.models.base import Inputs, top_k
 from recsys.models.blend import fuse
 from recsys.models.confidence import Collection
-from recsys.models.ranker import Features, Ranker, UserQuery
+from recsys.models.ranker import Ranker, UserQuery
 from recsys.models.searched import Searched
 from recsys.models.title import TitleModel
-from recsys.registry import fused, load_all
+from recsys.registry import load_all, names
 from recsys.settings import BlendSettings, Settings
 from recsys.vectors import l2_normalize
 
@@ -78,25 +78,6 @@ class UnknownId(LookupError):
         self.value = value
 
 
-def _ranker(
-    folder: Path,
-    served: dict[str, Recommender],
-    fitted: dict[str, Recommender],
-    history: History,
-    sequences: S.Sequences,
-    unit_items: np.ndarray,
-    settings: Settings,
-) -> Ranker | None:
-    """The bundle's trees over the served blend's candidates (its members as served: ALS searched in FAISS),
-    or None where the build trained none. ``sequences`` and ``unit_items``: what the loader read and normalised
-    already, so neither is held twice."""
-    if not (folder / layout.RANKER_MODEL).is_file():
-        return None
-    blend = cast(Blend, served[Blend.name])
-    followed = transitions(sequences, history.n_items)
-    return Ranker.load(folder, Features.of(blend, settings.ranker.candidates, fitted, history, followed, unit_items))
-
-
 def _about(manifest: dict[str, Any]) -> dict[str, Any]:
     """What GET /bundle says of how the bundle was made (the manifest, less its file list and settings). The
     input files go by their base names: where they sit on the build's machine is the operator's business."""
@@ -128,9 +109,7 @@ class LoadedBundle:
     item_index: dict[str, int]
     item2vec_user_vectors: np.ndarray  # L2-normalised: the cosine indexes' queries
     item2vec_item_vectors: np.ndarray  # L2-normalised
-    items_als: Index
-    items_item2vec: Index
-    users_item2vec: Index
+    indexes: dict[str, Index]  # by bundle path (layout.INDEX_*): every index the manifest lists
     history: History  # every user's held items (the seen filter) and latest items, as the models were fitted on
     als: ALS  # known users' factors, and folding in new users
     collection: Collection  # the training matrix's statistics: BM25 weights for fold-in, holders for the fallback
@@ -173,32 +152,19 @@ class LoadedBundle:
         user_ids = users[S.USER_ID].to_list()
         item_ids = items[S.ITEM_ID].to_list()
         settings = Settings(**manifest["config"])  # the settings the bundle was built with
-        # the history first: every family's load waits on it
+        # the history first: every model's load waits on it
         read_seen = pool.submit(read_user_items, str(folder / layout.RATINGS), len(user_ids), len(item_ids))
-        index_paths = [layout.INDEX_ITEMS_ALS, layout.INDEX_ITEMS_ITEM2VEC, layout.INDEX_USERS_ITEM2VEC]
-        if (folder / layout.INDEX_ITEMS_ITEM2VEC_NEXT).is_file():  # older bundles score every item for the next song
-            index_paths.append(layout.INDEX_ITEMS_ITEM2VEC_NEXT)
-        indexes = {path: pool.submit(load_index, folder / path) for path in index_paths}
+        indexes = {path: pool.submit(load_index, folder / path) for path in manifest["indexes"]}
         user_vectors = pool.submit(lambda: l2_normalize(np.load(folder / layout.ITEM2VEC_USER_VECTORS)))
         sequences = S.read_sequences(str(folder / layout.SEQUENCES))
         seen = read_seen.result()
         history = History(seen, recent_items(sequences, len(user_ids), settings.item2vec.context_items))
-        inputs = Inputs(Tables.of(folder, len(user_ids), len(item_ids)), history)
-        loaded = load_all(folder, inputs, settings, pool.map)
-        als, item2vec = cast(ALS, loaded[ALS.name]), cast(Item2Vec, loaded[Item2Vec.name])
-        items_als = indexes[layout.INDEX_ITEMS_ALS].result()
-        served = loaded | {ALS.name: Searched(ALS.name, items_als, lambda users, _: als.user_factors_[users])}
-        if layout.INDEX_ITEMS_ITEM2VEC_NEXT in indexes:
-            items_next = indexes[layout.INDEX_ITEMS_ITEM2VEC_NEXT].result()
-            served[Item2Vec.name] = Searched(
-                Item2Vec.name, items_next, lambda _, rows: item2vec.context_vectors(rows.recent)
-            )
-        served |= {Blend.name: fused(served, settings.blend)}
-        unit_items = l2_normalize(item2vec.item_vectors_)
-        ranker = _ranker(folder, served, loaded, history, sequences, unit_items, settings)
+        inputs = Inputs(Tables.of(folder, len(user_ids), len(item_ids)), history, sequences=sequences)
+        loaded_indexes = {path: index.result() for path, index in indexes.items()}
+        loaded, served = load_all(folder, inputs, settings, loaded_indexes, pool.map)
+        item2vec = cast(Item2Vec, loaded[Item2Vec.name])
         collection = Collection.of(seen)
         held = np.diff(seen.indptr)  # items per user: who is better known ranks first in a search
-        title_path = folder / layout.TITLE_MODEL
         return cls(
             folder=folder,
             version=manifest["version"],
@@ -208,17 +174,15 @@ class LoadedBundle:
             metadata=items.drop(S.ITEM_IDX, S.ITEM_ID).to_arrow().combine_chunks(),  # a cell read finds its chunk
             item_index={iid: i for i, iid in enumerate(item_ids)},
             item2vec_user_vectors=user_vectors.result(),
-            item2vec_item_vectors=unit_items,
-            items_als=items_als,
-            items_item2vec=indexes[layout.INDEX_ITEMS_ITEM2VEC].result(),
-            users_item2vec=indexes[layout.INDEX_USERS_ITEM2VEC].result(),
+            item2vec_item_vectors=item2vec.unit_vectors,
+            indexes=loaded_indexes,
             history=history,
-            als=als,
+            als=cast(ALS, loaded[ALS.name]),
             collection=collection,
             popular=np.argsort(-collection.holders, kind="stable"),
-            models=served if ranker is None else served | {Ranker.name: ranker},
+            models={name: served[name] for name in names() if name in served},
             session_blend=Blend.of([served[Item2Vec.name], served[CoOccurrence.name]], settings.blend),
-            title=TitleModel.load(settings.title, title_path) if title_path.exists() else None,
+            title=loaded.get(TitleModel.name),
             blend_settings=settings.blend,
             evaluation=manifest["evaluation"]
             and {"split": settings.evaluation.split, "models": manifest["evaluation"]},
@@ -234,17 +198,9 @@ class LoadedBundle:
         """Its size, as /metrics reports it."""
         return {"users": len(self.user_ids), "items": len(self.item_ids)}
 
-    def indexes(self) -> dict[str, Index]:
-        """The FAISS indexes, named by their file in the bundle's indexes/ folder."""
-        indexes = {
-            "items_als": self.items_als,
-            "items_item2vec": self.items_item2vec,
-            "users_item2vec": self.users_item2vec,
-        }
-        next_song = self.models["item2vec"]
-        if isinstance(next_song, Searched):
-            indexes["items_item2vec_next"] = next_song.index
-        return indexes
+    def named_indexes(self) -> dict[str, Index]:
+        """The FAISS indexes, named by their file in the bundle's indexes/ folder (items_als, ...)."""
+        return {PurePath(path).stem: index for path, index in self.indexes.items()}
 
     def user(self, user_id: str) -> int:
         try:
@@ -337,10 +293,11 @@ class LoadedBundle:
         given items excluded: (the model that ranked, the items). What a trained user with the same items gets,
         without retraining.
 
-        ALS: solve the user's factors against the item factors (fold-in), then search FAISS as for a known user.
-        item2vec: the next song after the latest of the items (their mean input vector against the output vectors).
-        A name alone is answered by the title model; a name with items fuses the title model's list with the
-        model's (ranks, weighted by blend.title against 1), as the blend fuses its members.
+        Any model the bundle serves answers (``for_new_users``): ALS solves the user's factors against the item
+        factors (fold-in), then searches FAISS as for a known user; item2vec gives the next song after the latest of
+        the items; the blend and the ranker read their members' lists for the items. A name alone is answered by the
+        title model; a name with items fuses the title model's list with the model's (ranks, weighted by
+        blend.title against 1), as the blend fuses its members.
         """
         if name is not None and self.title is None:
             raise NoTitles("this bundle knows no playlist names (its input had none): send items instead of a name")
@@ -348,29 +305,30 @@ class LoadedBundle:
         if not len(sequence):
             return "title", self.describe_items(*self._title_ids(name or "", k, sequence))
         depth = k if name is None else max(k, self.blend_settings.depth)
-        if model == "item2vec":
-            ids, scores = _first_row(self.models["item2vec"].recommend(*self._session(sequence), depth))
-        elif model == Ranker.name:
-            ids, scores = _first_row(self._new_user_ranker(sequence).recommend(*self._session(sequence), depth))
-        else:
-            held = self._held(sequence)
-            ids, scores = search(self.items_als, self.als.fold_in(held, self.collection)[0], depth, held.indices)
+        ids, scores = _first_row(self.for_new_users(model, sequence).recommend(*self._session(sequence), depth))
         if name is None:
             return model, self.describe_items(ids, scores)
         return f"{model}+title", self._fused_with_title(name, ids, k, depth, sequence)
 
-    def _new_user_ranker(self, sequence: np.ndarray) -> Ranker:
-        """The bundle's trees over the candidates of a user it does not hold, from its items: every member reads
-        them, ALS from the user's factors, folded in once for its list and the trees' ALS feature alike."""
-        if Ranker.name not in self.models:
-            raise NotInBundle(Ranker.name, list(self.models))
-        ranker = cast(Ranker, self.models[Ranker.name])
+    def for_new_users(self, model: str, sequence: np.ndarray) -> Recommender:
+        """``model`` as it answers a user the bundle does not hold, from the items in ``sequence``: ALS from factors
+        folded in from them, once (for its list and the trees' ALS feature alike); the blend and the ranker over
+        members that read them so; the others read the user's row as any other."""
+        if model not in self.models:
+            raise NotInBundle(model, list(self.models))
+        if model not in (ALS.name, Blend.name, Ranker.name):
+            return self.models[model]
         factors = self.als.fold_in(self._held(sequence), self.collection)
 
         def folded(_users: np.ndarray, _rows: History) -> np.ndarray:
             return factors
 
+        if model == ALS.name:
+            return Searched(ALS.name, self.indexes[layout.INDEX_ITEMS_ALS], folded, self.als)
         blend = Blend.of(self.playlist_members(folded), self.blend_settings)
+        if model == Blend.name:
+            return blend
+        ranker = cast(Ranker, self.models[Ranker.name])
         return Ranker(ranker.features.for_new_users(blend, folded), ranker.booster)
 
     def _title_ids(self, name: str, depth: int, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -419,9 +377,9 @@ class LoadedBundle:
         """The blend's members for playlists the bundle does not hold (rows of another history), in its order: ALS
         searches its index with ``factors`` (by default, each row folded in from its items); the others read the
         history they are given."""
-        folded = Searched("als", self.items_als, factors or self._folded_factors)
-        blend = cast(Blend, self.models["blend"])
-        return [folded if model.name == "als" else model for model in blend.models]
+        folded = Searched(ALS.name, self.indexes[layout.INDEX_ITEMS_ALS], factors or self._folded_factors, self.als)
+        blend = cast(Blend, self.models[Blend.name])
+        return [folded if model.name == ALS.name else model for model in blend.models]
 
     def _folded_factors(self, _: np.ndarray, rows: History) -> np.ndarray:
         """ALS factors for rows of a history the bundle does not hold, solved from their items (fold-in)."""
@@ -435,13 +393,17 @@ class LoadedBundle:
     def similar_items(self, item_id: str, k: int) -> list[dict[str, Any]]:
         """item2vec cosine neighbours, the item itself excluded."""
         i = self.item(item_id)
-        ids, scores = search(self.items_item2vec, self.item2vec_item_vectors[i], k, exclude=np.array([i]))
+        ids, scores = search(
+            self.indexes[layout.INDEX_ITEMS_ITEM2VEC], self.item2vec_item_vectors[i], k, exclude=np.array([i])
+        )
         return self.describe_items(ids, scores)
 
     def similar_users(self, user_id: str, k: int) -> list[dict[str, Any]]:
         """Users whose mean item2vec vector is closest by cosine, the user excluded."""
         u = self.user(user_id)
-        ids, scores = search(self.users_item2vec, self.item2vec_user_vectors[u], k, exclude=np.array([u]))
+        ids, scores = search(
+            self.indexes[layout.INDEX_USERS_ITEM2VEC], self.item2vec_user_vectors[u], k, exclude=np.array([u])
+        )
         return [{"user": self.user_ids[j], "score": float(s)} for j, s in zip(ids, scores, strict=True)]
 
 

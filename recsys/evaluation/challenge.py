@@ -19,6 +19,7 @@ from recsys.challenge import CATEGORIES, LIST_LENGTH, category_label
 from recsys.continuation import Titles, continue_playlists
 from recsys.evaluation.offline import Evaluation, group_by_user, scored
 from recsys.models.base import History, Recommender
+from recsys.models.blend import Blend
 from recsys.models.title import TitleModel
 from recsys.settings import BlendSettings
 from recsys.stages import stage
@@ -62,7 +63,7 @@ def evaluate_challenge(
     }
     if titles is not None:
         systems["title"] = ([], titles, only(blend, weighted, Titles.name))
-    systems["blend"] = (members, titles, blend)
+    systems[Blend.name] = (members, titles, blend)
     metrics, curves, by_category = {}, {}, {}
     for name, (chosen, named, weights) in systems.items():
         with stage(name):

@@ -1,12 +1,12 @@
-"""The evaluation's model half, on a split recsys/spark/protocol.py wrote: fit every registered family and
-implicit's own ALS (the external reference) on the training part, train the ranker's trees on the split carved
-from it (where ranker.enabled), fold in held-out users from their given items, rank the held-out items side by
+"""The evaluation's model half, on a split recsys/spark/protocol.py wrote: train the ranker's trees on the split
+carved from the training part (where ranker.enabled), fit every registered model and implicit's own ALS (the
+external reference) on the training part, fold in held-out users from their given items, rank the held-out items side by
 side, and build the report."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import numpy as np
@@ -66,12 +66,9 @@ def run_evaluation(
         )
     held_out_users = len(np.unique(users))
     users, items = sample_users(users, items, e.max_users, e.seed)
-    fitted = fit_models(paths, settings, spark)
-    trees = None
-    if written.ranker is not None:
-        booster, trees = train_trees(written.ranker, settings, spark)
-        if booster is not None:
-            fitted = fitted.with_ranker(booster, paths, settings)
+    # the trees first: their own first stage is gone before the evaluated models are fitted beside them
+    booster, trained = train_trees(written.ranker, settings, spark) if written.ranker is not None else (None, None)
+    fitted = fit_models(paths, settings, spark, trees=booster)
     with stage("implicit ALS with its defaults (reference)"):
         reference = ImplicitDirect(settings.als.seed).fit(fitted.history.user_items)
     history = fitted.history
@@ -104,8 +101,8 @@ def run_evaluation(
     }
     if by_category is not None:
         report["categories"] = by_category
-    if trees is not None:
-        report["ranker"] = trees
+    if trained is not None:
+        report["ranker"] = trained
     return EvaluationRun(report, fitted)
 
 
@@ -121,10 +118,8 @@ def _evaluate_challenge(
 ) -> tuple[Evaluation, dict[str, Any]]:
     """The challenge split's ranking: the title model fitted on the training playlists' names (the held-out ones
     blanked), then every playlist continued by each model and by the blend (recsys/evaluation/challenge.py)."""
-    title = None
-    if names is not None:
-        trained = [None if user in category_of else name for user, name in enumerate(names)]
-        title = TitleModel(settings.title).fit(trained, fitted.history.user_items)
+    trained = None if names is None else [None if user in category_of else name for user, name in enumerate(names)]
+    title = TitleModel.train(replace(fitted.inputs, playlist_names=trained), settings.title)
     return evaluate_challenge(
         fitted.blend.models, title, names or [None] * history.user_items.shape[0], settings.blend, history,
         users, items, category_of, settings.evaluation.k, artist_of,

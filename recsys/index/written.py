@@ -4,6 +4,7 @@ described for the manifest (kind, size, the recall it reached). The playlist bui
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,18 @@ from recsys.index.faiss_index import Metric, build_index, kind_of, save_index, s
 from recsys.settings import IndexSettings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """Vectors a model is searched through, as the build indexes them: ``queries`` are what the service searches
+    with (the index's recall is measured on a sample of them); ``saved_as``, where the service reads the vectors
+    themselves too (a bundle path), if it does."""
+
+    vectors: np.ndarray
+    metric: Metric
+    queries: np.ndarray
+    saved_as: str | None = None
 
 
 def write_index(

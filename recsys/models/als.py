@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import implicit.gpu
@@ -12,9 +13,12 @@ import scipy.sparse as sp
 from implicit.als import AlternatingLeastSquares
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
-from recsys.layout import ALS_ITEM_FACTORS, ALS_USER_FACTORS, writable
+from recsys.index import Index
+from recsys.index.written import Indexed
+from recsys.layout import ALS_ITEM_FACTORS, ALS_USER_FACTORS, INDEX_ITEMS_ALS, writable
 from recsys.models.base import History, Inputs
 from recsys.models.confidence import Collection, confidence
+from recsys.models.searched import Searched
 from recsys.progress import Progress
 from recsys.settings import ALSSettings
 
@@ -111,6 +115,15 @@ class ALS:
     @classmethod
     def load(cls, folder: Path, inputs: Inputs, settings: ALSSettings) -> ALS:
         return cls.from_factors(settings, np.load(folder / ALS_USER_FACTORS), np.load(folder / ALS_ITEM_FACTORS))
+
+    def indexed(self, inputs: Inputs) -> dict[str, Indexed]:
+        """The index the service searches it in: the item factors, by inner product with a user's factors."""
+        return {INDEX_ITEMS_ALS: Indexed(self.item_factors_, "ip", self.user_factors_)}
+
+    def served(self, indexes: Mapping[str, Index]) -> Searched:
+        """As the service answers with it: a user's factors searched among the item factors, held items excluded
+        inside the search (one search, not a dense score row over the catalogue)."""
+        return Searched(self.name, indexes[INDEX_ITEMS_ALS], lambda users, _: self.user_factors_[users], self)
 
     def fit(self, user_items: sp.csr_matrix) -> ALS:
         """Fit on counts turned into confidences (recsys.models.confidence), on the solver choose_solver picks."""

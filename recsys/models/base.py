@@ -8,14 +8,15 @@ Fitted attributes end in ``_``; nothing is computed in ``__init__``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Self
 
 import numpy as np
 import scipy.sparse as sp
 
+from recsys import schemas as S
 from recsys.layout import Tables
 from recsys.matrices import History
 from recsys.progress import Progress
@@ -26,12 +27,22 @@ SCORE_BLOCK = 32_000_000
 
 @dataclass(frozen=True)
 class Inputs:
-    """What a family is fitted or loaded on: one set of tables, the history read from them once for every family,
-    and the job's Spark session (only als.backend=spark uses it; None outside a Spark job)."""
+    """What a registered model is trained or loaded on: one set of tables, the history read from them once for
+    every model, the job's Spark session (only als.backend=spark uses it; None outside a Spark job), and what the
+    models built from others read: the playlists' names (the title model), the trees a split of the log taught
+    (the ranker), and ``models``, those registered before it, as trained or as served (the blend's members)."""
 
     tables: Tables
     history: History
     spark: Any = None
+    playlist_names: Sequence[str | None] | None = None  # user_idx order, where the input named its playlists
+    trees: Any = None  # LightGBM's booster (recsys.registry.train_trees), where one was trained
+    models: Mapping[str, Any] = field(default_factory=dict)
+    sequences: S.Sequences | None = None  # the sequences table, where the caller read it already
+
+    def read_sequences(self) -> S.Sequences:
+        """The sequences table: the one the caller read, else read now."""
+        return S.read_sequences(self.tables.sequences) if self.sequences is None else self.sequences
 
 
 class Recommender(Protocol):
@@ -43,14 +54,17 @@ class Recommender(Protocol):
         ...
 
 
-class Family(Recommender, Protocol):
-    """A model family as the build, the bundle and the service see it (recsys/registry.py lists them):
-    ``train`` on a build's inputs (None: left out, as EASE over ``ease.max_items``), ``save`` into a bundle
-    folder (arrays only, never pickle; a memory-based family saves nothing, the bundle's tables are its state),
-    ``load`` back from one (None: the bundle has none).
+class Registered(Protocol):
+    """A model as the build, the bundle and the service see it (recsys/registry.py lists them, each after the
+    ones it is built from): ``train`` on a build's inputs (None: left out, as EASE over ``ease.max_items``, or
+    what it needs is missing, as the title model without names), ``save`` into a bundle folder (arrays only, never
+    pickle; a memory-based model saves nothing, the bundle's tables are its state), ``load`` back from one
+    (None: the bundle has none).
 
-    ``settings`` is the family's own section, the one named after it (``als`` for ALS: implicit's way, plain
-    parameters rather than the whole configuration), None for a family without one (registry.section)."""
+    ``settings`` is the model's own section, the one named after it (``als`` for ALS: implicit's way, plain
+    parameters rather than the whole configuration), None for a model without one (registry.section)."""
+
+    name: str
 
     @classmethod
     def train(cls, inputs: Inputs, settings: Any) -> Self | None: ...
@@ -59,6 +73,10 @@ class Family(Recommender, Protocol):
 
     @classmethod
     def load(cls, folder: Path, inputs: Inputs, settings: Any) -> Self | None: ...
+
+
+class Family(Registered, Recommender, Protocol):
+    """A registered model that ranks items for a user: what ``model=`` names."""
 
 
 class ScoreFn(Protocol):

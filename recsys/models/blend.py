@@ -8,10 +8,12 @@ carved out of the training data (bench/tune.py; docs/models.md).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.models.base import History, Recommender, in_blocks, top_k
+from recsys.models.base import History, Inputs, Recommender, in_blocks, top_k
 from recsys.settings import BlendSettings
 
 #: Users fused at once: their lists' entries (users x depth x models) bound the memory, not the catalogue.
@@ -46,6 +48,20 @@ class Blend:
     def of(cls, models: list[Recommender], settings: BlendSettings) -> Blend:
         """The fusion of ``models``, each weighted by the ``blend`` setting named after it."""
         return cls(models, [getattr(settings, model.name) for model in models], settings.depth, settings.rank_offset)
+
+    @classmethod
+    def train(cls, inputs: Inputs, settings: BlendSettings) -> Blend:
+        """The fusion of the models registered before it that have a weight here (popularity has none: it is the
+        fallback), as ``inputs`` holds them: as trained, or as the service serves them (searched in FAISS)."""
+        return cls.of([model for name, model in inputs.models.items() if name in BlendSettings.model_fields], settings)
+
+    def save(self, folder: Path) -> None:
+        """Nothing to write: a blend is its settings, which the manifest holds."""
+
+    @classmethod
+    def load(cls, folder: Path, inputs: Inputs, settings: BlendSettings) -> Blend:
+        """The same fusion of the loaded members."""
+        return cls.train(inputs, settings)
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Each model ranks the users (by their own ids: ALS looks up its factors) ``depth`` deep, or ``k`` deep

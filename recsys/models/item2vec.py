@@ -11,8 +11,9 @@ is never held in memory as Python lists.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,23 @@ import pyarrow.dataset as ds
 import scipy.sparse as sp
 
 from recsys import schemas as S
-from recsys.layout import ITEM2VEC_ITEM_VECTORS, ITEM2VEC_OUTPUT_VECTORS, writable
+from recsys.index import Index
+from recsys.index.written import Indexed
+from recsys.layout import (
+    INDEX_ITEMS_ITEM2VEC,
+    INDEX_ITEMS_ITEM2VEC_NEXT,
+    INDEX_USERS_ITEM2VEC,
+    ITEM2VEC_ITEM_VECTORS,
+    ITEM2VEC_OUTPUT_VECTORS,
+    ITEM2VEC_USER_VECTORS,
+    writable,
+)
 from recsys.models.base import History, Inputs, binary_mean_rows, recommend_by_scoring
+from recsys.models.searched import Searched
 from recsys.progress import Progress
 from recsys.settings import Item2VecSettings
+from recsys.stages import stage
+from recsys.vectors import l2_normalize
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +134,35 @@ class Item2Vec:
         return cls.from_vectors(
             settings, np.load(folder / ITEM2VEC_ITEM_VECTORS), np.load(folder / ITEM2VEC_OUTPUT_VECTORS)
         )
+
+    def indexed(self, inputs: Inputs) -> dict[str, Indexed]:
+        """The indexes the service searches: similar items (cosine of input vectors), the next song (a context's
+        input vector against the output vectors) and similar users (their items' mean input vectors, from
+        ``inputs``' history, saved for the service's queries too)."""
+        with stage("user vectors"):
+            users = self.user_vectors(inputs.history.user_items, inputs.tables.sequences)
+        return {
+            INDEX_ITEMS_ITEM2VEC: Indexed(self.item_vectors_, "cosine", self.item_vectors_),
+            INDEX_ITEMS_ITEM2VEC_NEXT: Indexed(self.output_vectors_, "ip", self.item_vectors_),
+            INDEX_USERS_ITEM2VEC: Indexed(users, "cosine", users, saved_as=ITEM2VEC_USER_VECTORS),
+        }
+
+    def served(self, indexes: Mapping[str, Index]) -> Item2Vec | Searched:
+        """As the service answers with it: the next song searched among the output vectors (a bundle built before
+        that index existed scores every item)."""
+        if INDEX_ITEMS_ITEM2VEC_NEXT not in indexes:
+            return self
+
+        def queries(_: np.ndarray, rows: History) -> np.ndarray:
+            return self.context_vectors(rows.recent)
+
+        return Searched(self.name, indexes[INDEX_ITEMS_ITEM2VEC_NEXT], queries, self)
+
+    @functools.cached_property
+    def unit_vectors(self) -> np.ndarray:
+        """The input vectors L2-normalised, computed once and shared (similar items, the ranker's cosines): at MPD
+        size 2.2M x 100 floats, too many to hold twice."""
+        return l2_normalize(self.item_vectors_)
 
     def fit(self, sequences_path: str, n_items: int) -> Item2Vec:
         """Train skip-gram; items gensim dropped (min_count) keep zero input and output vectors."""

@@ -27,9 +27,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.layout import RANKER_MODEL, writable
+from recsys.matrices import transitions
 from recsys.metrics import ndcg_at_k
-from recsys.models.base import History, Recommender, binary_mean_rows, in_blocks
+from recsys.models.base import History, Inputs, Recommender, binary_mean_rows, in_blocks
 from recsys.models.blend import Blend
+from recsys.models.searched import Searched
 from recsys.settings import RankerSettings
 from recsys.vectors import l2_normalize
 
@@ -75,35 +77,26 @@ class Features:
         fitted: Mapping[str, Recommender],
         holders: np.ndarray,
         transitions: sp.csr_matrix,
-        unit_items: np.ndarray | None = None,
     ) -> None:
         self.blend, self.depth = blend, depth
         self.popularity = np.log1p(holders.astype(np.float32))
         self.transitions = transitions
         self.successors = np.asarray(transitions.sum(axis=1), dtype=np.float32).ravel()  # how often each had a next
-        als, self.item2vec, self.cooc = (fitted.get(name) for name in ("als", "item2vec", "cooccurrence"))
+        trained = {name: model.trained if isinstance(model, Searched) else model for name, model in fitted.items()}
+        als, self.item2vec, self.cooc = (trained.get(name) for name in ("als", "item2vec", "cooccurrence"))
         self.item_factors = None if als is None else als.item_factors_  # type: ignore[attr-defined]
         self.user_factors: UserQuery | None = None if als is None else lambda users, _: als.user_factors_[users]  # type: ignore[attr-defined]
-        if unit_items is None and self.item2vec is not None:
-            unit_items = l2_normalize(self.item2vec.item_vectors_)  # type: ignore[attr-defined]
-        self.unit_items = unit_items
+        self.unit_items = None if self.item2vec is None else self.item2vec.unit_vectors  # type: ignore[attr-defined]
 
     @classmethod
-    def of(
-        cls,
-        blend: Blend,
-        depth: int,
-        fitted: Mapping[str, Recommender],
-        history: History,
-        transitions: sp.csr_matrix,
-        unit_items: np.ndarray | None = None,
-    ) -> Features:
-        """The features of ``blend``'s candidates, read from the ``fitted`` models (by family name: ALS's factors,
-        item2vec's vectors, the co-occurrence counts), the ``history`` they were fitted on and that history's
-        ``transitions`` (recsys.matrices.transitions). ``unit_items``: item2vec's item vectors L2-normalised, where
-        the caller holds them already (the service: one copy of 2.2M x 100 floats, not two)."""
+    def of(cls, inputs: Inputs, depth: int) -> Features:
+        """The features of the candidates of the blend in ``inputs.models``, read from the models before it there
+        (by family name, as trained or as served: ALS's factors, item2vec's vectors, the co-occurrence counts),
+        the history they were fitted on and its sequences' next-song counts (recsys.matrices.transitions)."""
+        history = inputs.history
         holders = np.bincount(history.user_items.indices, minlength=history.n_items)
-        return cls(blend, depth, fitted, holders, transitions, unit_items)
+        followed = transitions(inputs.read_sequences(), history.n_items)
+        return cls(inputs.models[Blend.name], depth, inputs.models, holders, followed)
 
     def for_new_users(self, blend: Blend, user_factors: UserQuery) -> Features:
         """The same features for rows of a history the models were not fitted on (a service's new users): the
@@ -214,20 +207,30 @@ class Ranker:
 
         return in_blocks(len(users), RANK_BLOCK, rank, k)
 
+    @classmethod
+    def train(cls, inputs: Inputs, settings: RankerSettings) -> Ranker | None:
+        """The trees a split of the log taught (``inputs.trees``: recsys.registry.train_trees) over the candidates
+        of the models before it; None where no trees were trained."""
+        if inputs.trees is None:
+            return None
+        return cls(Features.of(inputs, settings.candidates), inputs.trees)
+
     def save(self, folder: Path) -> None:
         """LightGBM's own text format: readable, diffable, loaded without unpickling anything."""
         self.booster.save_model(str(writable(folder, RANKER_MODEL)))
 
     @classmethod
-    def load(cls, folder: Path, features: Features) -> Ranker | None:
-        """The bundle's trees over ``features``, or None where it was built without them. A bundle whose trees
-        know other features than ``features`` lists (other members) is refused, naming both."""
+    def load(cls, folder: Path, inputs: Inputs, settings: RankerSettings) -> Ranker | None:
+        """The bundle's trees over the candidates of the loaded models, or None where it was built without them.
+        A bundle whose trees know other features than these models give (other members) is refused, naming
+        both."""
         import lightgbm
 
         path = folder / RANKER_MODEL
         if not path.is_file():
             return None
         booster = lightgbm.Booster(model_file=str(path))
+        features = Features.of(inputs, settings.candidates)
         if booster.feature_name() != features.names:
             raise ValueError(f"{path}: its trees know {booster.feature_name()}, the bundle's models {features.names}")
         return cls(features, booster)

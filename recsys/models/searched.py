@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,11 +21,12 @@ from recsys.models.base import History
 @dataclass(frozen=True)
 class Searched:
     """A recommender named ``name`` that searches ``index`` with ``queries(users, their rows of the history)``,
-    one vector per user."""
+    one vector per user; ``trained``: the model whose vectors these are (what the ranker's features read)."""
 
     name: str
     index: Index
     queries: Callable[[np.ndarray, History], np.ndarray]
+    trained: Any
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (item ids, scores) per user, best first, padded with -1 and -inf; held items excluded unless

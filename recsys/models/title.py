@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.models.base import top_k
+from recsys.layout import TITLE_MODEL, writable
+from recsys.models.base import Inputs, top_k
 from recsys.names import normalise
 from recsys.settings import TitleSettings
 
@@ -55,6 +56,12 @@ class TitleModel:
         self.settings = settings or TitleSettings()
         self.smoothing, self.top_n = self.settings.smoothing, self.settings.top_n
 
+    @classmethod
+    def train(cls, inputs: Inputs, settings: TitleSettings) -> TitleModel | None:
+        """Fitted on the playlists' names and what they hold; None where the input named none."""
+        names = inputs.playlist_names
+        return None if names is None else cls(settings).fit(names, inputs.history.user_items)
+
     def fit(self, names: Sequence[str | None], user_items: sp.csr_matrix) -> TitleModel:
         """``names[u]`` is playlist u's name (None or "" where it has none); ``user_items`` its tracks."""
         held = user_items.copy().astype(np.float32)
@@ -77,7 +84,7 @@ class TitleModel:
         """What the manifest says of the fit: how many playlists had a name, how many names and words it knows."""
         return {"named_playlists": self.named_playlists_, "titles": len(self.titles_), "words": len(self.words_)}
 
-    def save(self, path: Path) -> None:
+    def save(self, folder: Path) -> None:
         """Plain arrays in one .npz (names as fixed-width unicode): loadable with allow_pickle=False."""
         arrays = {"popularity": self.popularity_}
         for kind, keys, playlists, holders in (
@@ -91,10 +98,14 @@ class TitleModel:
                 f"{kind}_indices": holders.indices,
                 f"{kind}_data": holders.data,
             }
-        np.savez(path, **arrays)
+        np.savez(writable(folder, TITLE_MODEL), **arrays)
 
     @classmethod
-    def load(cls, settings: TitleSettings, path: Path) -> TitleModel:
+    def load(cls, folder: Path, inputs: Inputs, settings: TitleSettings) -> TitleModel | None:
+        """The bundle's title model, or None where its input named no playlist."""
+        path = folder / TITLE_MODEL
+        if not path.is_file():
+            return None
         model = cls(settings)
         with np.load(path, allow_pickle=False) as arrays:
             model.popularity_ = arrays["popularity"]

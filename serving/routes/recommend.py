@@ -4,7 +4,7 @@ playlist's name (POST /recommend), a bare session (GET /next), and what model= m
 No ``from __future__ import annotations`` here: FastAPI must resolve the route signatures' local aliases.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
@@ -100,17 +100,17 @@ def router(serving: ServingSettings) -> APIRouter:
             None, min_length=1, max_length=MAX_NAME, description="the playlist's name, for the title model"
         )
         k: int = Field(default_k, ge=1, le=max_k, description=f"number of results, 1 to {max_k}")
-        model: Literal["als", "item2vec", "ranker"] = Field(
+        model: ModelName = Field(  # type: ignore[valid-type]
             "als",
-            description="als: fold-in, then FAISS; item2vec: the next song after the latest of the items; ranker: "
-            "the trees over every member's candidates (where the bundle holds them)",
+            description="any model GET /models lists, from the items: als folds the user in, then searches FAISS; "
+            "item2vec gives the next song after the latest of the items; blend and ranker read every member's list",
         )
 
     @routes.post("/recommend", response_model=SessionRecommendations)
     def recommend_new_user(bundle: Bundle, body: NewUser) -> SessionRecommendations | JSONResponse:
         """A new or anonymous user, from the items it holds (oldest first) and its playlist's name, without
-        retraining: ALS fold-in, item2vec's next song or the ranker over every member's candidates, fused with the
-        title model's list where a name is given; a name alone is answered by the title model."""
+        retraining: any served model (ALS by fold-in), fused with the title model's list where a name is given; a
+        name alone is answered by the title model."""
         if not body.items and body.name is None:
             return error(422, "invalid parameter 'items': give items, a name, or both", "items")
         try:

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 import recsys.models
-from recsys.models.base import Family, Inputs, top_k
-from recsys.registry import FAMILIES, names, section, train_all
+from recsys.models.base import Family, Inputs, Registered, top_k
+from recsys.registry import FAMILIES, names, registered, section, train_all
 from recsys.settings import (
     ALSSettings,
     BlendSettings,
@@ -60,15 +60,19 @@ MODELS = [
 ]
 
 
-def test_every_family_in_recsys_models_is_registered():
-    """A class in recsys/models that trains, saves and loads like a family is one only if it is registered: the
-    build fits, the bundle saves and the service loads the registry's families and nothing else."""
+def test_every_model_in_recsys_models_is_registered_after_what_it_reads():
+    """A class in recsys/models that trains, saves and loads like a registered model is one only if it is
+    registered: the build trains, the bundle saves and the service loads the registry's models and nothing else.
+    Those built on others come after every family; the ranker after the blend whose candidates it re-ranks."""
     found = set()
     for module in pkgutil.iter_modules(recsys.models.__path__):
         for value in vars(importlib.import_module(f"recsys.models.{module.name}")).values():
-            if isinstance(value, type) and all(hasattr(value, verb) for verb in ("train", "save", "load", "recommend")):
+            if isinstance(value, type) and all(hasattr(value, verb) for verb in ("train", "save", "load")):
                 found.add(value)
-    assert found - {Family} == set(FAMILIES)
+    assert found - {Family, Registered} == set(registered())
+    order = [model.name for model in registered()]
+    assert order[: len(FAMILIES)] == [family.name for family in FAMILIES]
+    assert order.index("blend") < order.index("ranker") and "title" not in names()  # a name, not a user, is its query
     assert set(BlendSettings.model_fields) - {"depth", "rank_offset", "title"} <= set(names())  # weights name models
 
 

@@ -10,7 +10,6 @@ import pytest
 from recsys import schemas as S
 from recsys.continuation import seeded_history
 from recsys.layout import RANKER_MODEL, RankerSplit
-from recsys.matrices import transitions
 from recsys.models.base import Inputs
 from recsys.models.blend import Blend
 from recsys.models.ranker import Candidates, Features, Ranker, TooFewLabels, top_per_row, train_ranker
@@ -63,10 +62,6 @@ def trained(planted):
     return models, ranker, summary, planted_next_songs(planted)
 
 
-def _transitions(tables):
-    return transitions(S.read_sequences(tables.sequences), tables.n_items)
-
-
 def test_the_ranker_learns_the_planted_next_song_at_least_as_well_as_the_blend(trained, planted):
     """On playlists it was not trained on (300 to 599): the planted next song in the top 10. The trees find what
     the fusion of ranks blurs: the song after the last one, which co-occurrence and item2vec both point at."""
@@ -87,14 +82,14 @@ def test_the_ranker_learns_the_planted_next_song_at_least_as_well_as_the_blend(t
 def test_a_saved_ranker_is_text_and_ranks_the_same_when_loaded(trained, planted, tmp_path):
     _, history, *_ = planted
     models, ranker, _, _ = trained
-    assert Ranker.load(tmp_path, ranker.features) is None  # a bundle built without the trees
+    inputs = Inputs(planted[0], history, models=models)
+    assert Ranker.load(tmp_path, inputs, SETTINGS.ranker) is None  # a bundle built without the trees
     ranker.save(tmp_path)
     assert (tmp_path / RANKER_MODEL).read_text().startswith("tree\n")  # LightGBM's text format, no pickle
-    tables = planted[0]
-    features = Features.of(models["blend"], SETTINGS.ranker.candidates, models, history, _transitions(tables))
-    loaded = Ranker.load(tmp_path, features)
+    loaded = Ranker.load(tmp_path, inputs, SETTINGS.ranker)
     users = np.arange(50)
     np.testing.assert_array_equal(loaded.recommend(users, history, 10)[0], ranker.recommend(users, history, 10)[0])
+    features = loaded.features
     assert len(features.names) == features.build(users[:5], history).features.shape[1]
 
 
@@ -103,9 +98,8 @@ def test_trees_are_refused_over_other_members_and_new_users_need_the_same_member
     models, ranker, _, _ = trained
     ranker.save(tmp_path)
     fewer = Blend.of([models["cooccurrence"], models["item2vec"]], SETTINGS.blend)
-    other = Features.of(fewer, SETTINGS.ranker.candidates, models, history, _transitions(planted[0]))
     with pytest.raises(ValueError, match="its trees know"):
-        Ranker.load(tmp_path, other)
+        Ranker.load(tmp_path, Inputs(planted[0], history, models=models | {"blend": fewer}), SETTINGS.ranker)
     with pytest.raises(ValueError, match="the trees were trained on"):
         ranker.features.for_new_users(fewer, lambda users, _: models["als"].user_factors_[users])
 
@@ -124,7 +118,7 @@ def test_too_few_labelled_users_to_grow_and_stop_the_trees_is_said_not_crashed(t
     small log gets TooFewLabels, which the build logs and goes on without a ranker."""
     tables, history, *_ = planted
     models, _, _, next_song = trained
-    features = Features.of(models["blend"], SETTINGS.ranker.candidates, models, history, _transitions(tables))
+    features = Features.of(Inputs(tables, history, models=models), SETTINGS.ranker.candidates)
     with pytest.raises(TooFewLabels, match=r"1 of 1 labelled users have their held-out item among the candidates"):
         train_ranker(features, history, np.array([0]), next_song[[0]], SETTINGS.ranker)
 

@@ -4,6 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.index import build_index, kind_of
+from recsys.layout import INDEX_ITEMS_ALS, INDEX_ITEMS_ITEM2VEC_NEXT
 from recsys.models import ALS, Item2Vec
 from recsys.models.base import History
 from recsys.models.searched import Searched
@@ -30,12 +31,10 @@ def test_searched_als_and_next_song_equal_their_dense_rankings():
     known = history(40, 500, rng)
     users = np.arange(40)
     exact = IndexSettings(exact_below=10, kind="pruned")
-    searched_als = Searched("als", build_index(item_factors, "ip", exact), lambda u, _: als.user_factors_[u])
-    searched_next = Searched(
-        "item2vec",
-        build_index(item2vec.output_vectors_, "ip", exact),
-        lambda _, rows: item2vec.context_vectors(rows.recent),
-    )
+    searched_als = als.served({INDEX_ITEMS_ALS: build_index(item_factors, "ip", exact)})
+    searched_next = item2vec.served({INDEX_ITEMS_ITEM2VEC_NEXT: build_index(item2vec.output_vectors_, "ip", exact)})
+    assert isinstance(searched_next, Searched) and searched_next.trained is item2vec
+    assert item2vec.served({}) is item2vec  # a bundle built before the next-song index scores every item
     for dense, searched in ((als, searched_als), (item2vec, searched_next)):
         expected_ids, expected_scores = dense.recommend(users, known, 20)
         ids, scores = searched.recommend(users, known, 20)
