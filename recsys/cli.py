@@ -75,11 +75,23 @@ def settings_of(args: argparse.Namespace, *overrides: str) -> Settings:
 
 
 class _NoInterruptTracebacks(logging.Filter):
-    """py4j logs a Ctrl-C that lands in the middle of one of its calls with the whole traceback: the command says
-    it was interrupted itself, in one line (commands.run)."""
+    """py4j logs a Ctrl-C that lands in the middle of one of its calls with the whole traceback, or the error it
+    meets next on the connection the Ctrl-C broke (a BrokenPipeError raised while handling it): the command says it
+    was interrupted itself, in one line (commands.run)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
+        return not (record.exc_info and _raised_by_interrupt(record.exc_info[1]))
+
+
+def _raised_by_interrupt(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is a KeyboardInterrupt or was raised, directly or not, while one was being handled."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def configure_logging() -> None:

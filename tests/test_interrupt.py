@@ -1,6 +1,7 @@
 """Ctrl-C during a build, as a terminal sends it (SIGINT to the whole process group), started either way the
 README starts a build: one line, exit status 130, nothing published and nothing left behind."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -42,3 +43,28 @@ def test_ctrl_c_while_spark_writes_the_tables_ends_in_one_line_and_leaves_nothin
     assert "Traceback" not in output and "Exception" not in output, output[-3000:]
     time.sleep(2)  # anything a late task could still write would be there by now
     assert not out.exists(), sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+
+
+def test_an_error_met_on_the_connection_a_ctrl_c_broke_is_not_logged_with_its_traceback():
+    """What py4j logs when Ctrl-C lands in one of its calls, as the spark-submit run above once printed it: the
+    error of its next send (Py4JNetworkError over a BrokenPipeError), raised while the KeyboardInterrupt was being
+    handled. The job says it was interrupted in one line; a traceback with no Ctrl-C behind it is still logged."""
+    from recsys.cli import _NoInterruptTracebacks
+
+    def logged(exc: BaseException) -> bool:
+        record = logging.LogRecord("py4j.clientserver", logging.ERROR, __file__, 1, "Error while sending", (), None)
+        record.exc_info = (type(exc), exc, exc.__traceback__)
+        return _NoInterruptTracebacks().filter(record)
+
+    try:
+        try:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise BrokenPipeError(32, "Broken pipe")  # noqa: B904  # as py4j meets it: inside the handling
+        except BrokenPipeError:
+            raise RuntimeError("Error while sending")  # noqa: B904
+    except RuntimeError as exc:
+        after_interrupt = exc
+    assert not logged(after_interrupt) and not logged(KeyboardInterrupt())
+    assert logged(RuntimeError("Error while sending"))
