@@ -180,7 +180,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=int, default=15, help="length of each wrk run")
     parser.add_argument("--rate", type=float, default=500.0, help="requests/s of the paced runs")
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--model", help="the model= of every request (default: the service's default model)")
+    parser.add_argument(
+        "--model",
+        default="als",
+        help="the model= of every request (default: als, the series docs/BENCHMARKS.md records; '' for none: the "
+        "service's default, the bundle's measured best)",
+    )
     parser.add_argument("--record", action="store_true", help="append the results to docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -192,7 +197,7 @@ def main(argv: list[str]) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="serve-load-"))
     script, targets, bare_file = scratch / "rotate.lua", scratch / "recommend.txt", scratch / "bare_app.py"
     script.write_text(WRK_SCRIPT)
-    targets.write_text("\n".join(recommend_paths(folder, 10_000, args.k, args.model)) + "\n")
+    targets.write_text("\n".join(recommend_paths(folder, 10_000, args.k, args.model or None)) + "\n")
     bare_file.write_text(BARE_APP)
     (scratch / "json.txt").write_text("/json\n")
     (scratch / "json-async.txt").write_text("/json-async\n")

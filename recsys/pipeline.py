@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recsys.artifacts import BundleWriter, described
+from recsys.bundle.default import measured_best
 from recsys.evaluation.protocol import NothingToEvaluate, publishes_evaluated, run_evaluation
 from recsys.evaluation.report import write_reports
 from recsys.index.written import write_index
@@ -26,7 +27,7 @@ from recsys.matrices import read_playlist_names, read_user_items
 from recsys.models.base import Inputs
 from recsys.models.item2vec import Item2Vec
 from recsys.models.title import TitleModel
-from recsys.registry import fit_models, indexed_all, save_all, train_trees
+from recsys.registry import fit_models, indexed_all, names, save_all, train_trees
 from recsys.settings import Settings
 from recsys.spark import idmap
 from recsys.spark.ingest import run_spark_stages
@@ -54,14 +55,14 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
         indexed, paths = spark_outputs.indexed, spark_outputs.tables
 
         report, evaluated, trees = None, None, None
-        names = read_playlist_names(bundle.path(USERS))  # None where the input named no playlist
+        playlist_names = read_playlist_names(bundle.path(USERS))  # None where the input named no playlist
         if settings.evaluation.enabled:
             with stage("evaluation"):
                 artist_of = idmap.artist_index(spark.read.parquet(str(bundle.path(ITEMS))), paths.n_items)
                 try:
                     work = bundle.path("_evaluation")
                     written = write_evaluation_split(indexed, settings, work, paths.n_users, paths.n_items)
-                    run = run_evaluation(written, settings, spark, artist_of, names)
+                    run = run_evaluation(written, settings, spark, artist_of, playlist_names)
                 except NothingToEvaluate as exc:
                     log.warning("no evaluation report in this bundle: %s", exc)
                 else:
@@ -83,7 +84,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
                     shutil.rmtree(bundle.path("_ranker"))
                 else:
                     release_heap(spark)  # here, not after the tables: an evaluation's split would grow it again
-                fitted = fit_models(paths, settings, spark, names, trees)
+                fitted = fit_models(paths, settings, spark, playlist_names, trees)
                 whole = fitted.inputs
             else:  # the evaluated models saw all but a sliver of the log: publish them, with the whole history
                 log.info(
@@ -92,7 +93,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
                     spark_outputs.n_valid,
                 )
                 user_items = read_user_items(paths.ratings, paths.n_users, paths.n_items)
-                whole = Inputs(paths, replace(evaluated.history, user_items=user_items), spark, names)
+                whole = Inputs(paths, replace(evaluated.history, user_items=user_items), spark, playlist_names)
                 fitted = evaluated.adding(TitleModel, whole, settings)  # the one model the evaluation needs not
 
         with stage("vectors and FAISS indexes"):
@@ -108,6 +109,9 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
                     )
 
         item2vec, title = fitted.models[Item2Vec.name], fitted.models.get(TitleModel.name)
+        served = [name for name in names() if name in fitted.models]
+        e = settings.evaluation
+        default = measured_best(served, report and report["models"], f"recall@{e.k}", e.split)
         counts = {
             "interactions": spark_outputs.n_valid,
             "rejects": spark_outputs.n_rejected,
@@ -123,6 +127,7 @@ def build_bundle(spark: SparkSession, request: BuildRequest, settings: Settings)
                 counts,
                 evaluation=report and report["models"],
                 indexes=indexes,
+                default_model=asdict(default),
                 item2vec_schedule={"epochs": item2vec.epochs_, "alpha": item2vec.alpha_},
                 title=None if title is None else title.summary(),
                 models_fitted_on="the whole log" if evaluated is None else "the evaluation's training part",

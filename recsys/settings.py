@@ -286,6 +286,10 @@ class ImagesSettings(Section):
     seed: int = Field(42, description="Seed of the held-out split and the head's fit.")
 
 
+#: serving.default_model's value that lets each bundle choose (recsys/bundle/default.py).
+AUTO_MODEL = "auto"
+
+
 class ServingSettings(Section):
     """The service (serving/, docs/api.md and docs/deployment.md)."""
 
@@ -295,9 +299,11 @@ class ServingSettings(Section):
     )
     images_name: str = Field("", description="An image bundle (jobs/index_images.py) to serve beside; '': none.")
     default_model: str = Field(
-        "als",
-        description="The model of GET /recommend and /recommend/batch when a request names none (GET /models): "
-        "the service refuses to start with a name the registry does not know, and to serve a bundle without it.",
+        AUTO_MODEL,
+        description="The model of GET /recommend, POST /recommend and /recommend/batch when a request names none "
+        "(GET /models says which, and why): auto, the best the bundle's own evaluation measured among those it "
+        "serves; or a model's name, which the service refuses to start with where the registry does not know it, "
+        "and to serve a bundle without.",
     )
     default_k: int = Field(10, ge=1, description="Items an answer holds when the request gives no k.")
     max_k: int = Field(500, ge=1, description="The largest k a request may ask for (422 above).")

@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from recsys import registry
 from recsys.bundle.images import ImageBundle
 from recsys.bundle.reader import LoadedBundle
-from recsys.settings import ServingSettings, Settings, load_settings
+from recsys.settings import AUTO_MODEL, ServingSettings, Settings, load_settings
 from serving import errors
 from serving.headers import SecurityHeaders
 from serving.limits import BodyLimit, upload_limits
@@ -109,17 +109,20 @@ def create_app(artifacts_root: str | Path, name: str, settings: Settings | None 
 
 
 def check_default_model(serving: ServingSettings) -> None:
-    """ValueError where serving.default_model is no model the registry knows (every plain request would fail)."""
+    """ValueError where serving.default_model is neither auto nor a model the registry knows (every plain request
+    would fail)."""
     known = registry.names()
-    if serving.default_model not in known:
-        raise ValueError(f"serving.default_model={serving.default_model!r} is not a model; one of {', '.join(known)}")
+    if serving.default_model != AUTO_MODEL and serving.default_model not in known:
+        raise ValueError(
+            f"serving.default_model={serving.default_model!r} is not a model; {AUTO_MODEL} or one of {', '.join(known)}"
+        )
 
 
 def load_serving_default(folder: Path, default: str) -> LoadedBundle:
     """The bundle in ``folder``, refused (the old one kept serving) where it does not hold the default model: a
     request naming no model would get a 422 from it (a ranker named as the default, a bundle built without one)."""
     bundle = LoadedBundle.load(folder)
-    if default not in bundle.models:
+    if default != AUTO_MODEL and default not in bundle.models:
         raise ValueError(
             f"it serves no {default} model, the service's default (serving.default_model); it serves "
             f"{', '.join(bundle.models)}"

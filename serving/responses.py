@@ -32,11 +32,17 @@ class ServedModel(BaseModel):
     metrics: dict[str, float] | None  # the bundle's own evaluation of it (report.json); None where none ran
 
 
+class DefaultChoice(BaseModel):
+    name: str  # what a request naming no model gets
+    why: str  # serving.default_model names it, or (auto) the bundle's evaluation measured it best
+
+
 class Models(BaseModel):
     """What ``model=`` may name on this bundle, in the evaluation report's order (baselines first)."""
 
     version: str
     split: str | None  # the evaluation's protocol the metrics come from (evaluation.split), if one ran
+    default: DefaultChoice
     models: list[ServedModel]
 
 

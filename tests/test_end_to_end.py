@@ -70,7 +70,7 @@ def test_service_answers_over_http(built, service):
     first_items = synth.clicks.filter(synth.clicks["position"] == 0)
     in_cluster, own_cluster_largest = [], []
     for user, first in first_items.select("user_id", "item_id").head(50).iter_rows():
-        response = service.get("/recommend", user=user, k=10)
+        response = service.get("/recommend", user=user, k=10, model="als")
         assert response.status_code == 200
         body = response.json()
         assert (body["user"], body["model"], body["version"]) == (user, "als", version)
@@ -96,7 +96,27 @@ def test_models_lists_every_family_with_the_bundles_own_metrics(built, service):
     assert [m["name"] for m in listed["models"]] == list(names())  # 300 items: EASE too
     assert listed["split"] == report["split"] and listed["version"] == report["version"]
     assert all(m["metrics"] == report["models"][m["name"]] for m in listed["models"])
-    assert [m["name"] for m in listed["models"] if m["default"]] == ["als"]
+    recall = {m["name"]: m["metrics"]["recall@10"] for m in listed["models"]}
+    best = max(recall, key=recall.__getitem__)  # serving.default_model=auto: the bundle's measured best
+    assert [m["name"] for m in listed["models"] if m["default"]] == [best] == [listed["default"]["name"]]
+    assert listed["default"]["why"].startswith("the best recall@10 of the models this bundle serves")
+    assert f"{recall[best]:.4f}" in listed["default"]["why"]
+
+
+def test_a_request_naming_no_model_gets_the_bundles_measured_best(service):
+    """GET and POST /recommend and /recommend/batch without model= answer with what GET /models marks, exactly as
+    when it is named; a name still wins."""
+    best = service.get("/models").json()["default"]["name"]
+    plain, named = (service.get("/recommend", user="p3", k=10, **extra).json() for extra in ({}, {"model": best}))
+    assert plain["model"] == best and plain["items"] == named["items"]
+    assert service.get("/recommend", user="p3", k=10, model="als").json()["model"] == "als"
+    batch = service.post("/recommend/batch", {"users": ["p3"], "k": 10}).json()
+    assert batch["model"] == best and batch["results"][0]["items"] == named["items"]
+    items = ["t4", "t17", "t4"]
+    new, named_new = (
+        service.post("/recommend", {"items": items, "k": 5} | extra).json() for extra in ({}, {"model": best})
+    )
+    assert new["model"] == best and new["items"] == named_new["items"]
 
 
 @pytest.fixture(scope="module")
@@ -188,13 +208,13 @@ def test_a_new_user_folded_in_gets_what_a_trained_user_with_the_same_items_gets(
     overlaps = []
     for user in [f"p{i}" for i in range(0, 1500, 75)]:
         items = synth.clicks.filter(synth.clicks["user_id"] == user)["item_id"].to_list()
-        folded = service.post("/recommend", {"items": items, "k": 10})
+        folded = service.post("/recommend", {"items": items, "k": 10, "model": "als"})
         assert folded.status_code == 200, folded.text
         body = folded.json()
         assert body["model"] == "als" and body["items_in"] == items
         got = [i["item"] for i in body["items"]]
         assert not set(got) & set(items)
-        trained = [i["item"] for i in service.get("/recommend", user=user, k=10).json()["items"]]
+        trained = [i["item"] for i in service.get("/recommend", user=user, k=10, model="als").json()["items"]]
         overlaps.append(len(set(got) & set(trained)) / 10)
     assert np.mean(overlaps) > 0.9, overlaps
 
@@ -271,11 +291,15 @@ def test_the_pruned_als_index_serves_what_the_flat_one_does(built, service, serv
     republish(artifacts, "e2e", {layout.INDEX_ITEMS_ALS: tmp_path / "pruned.faiss"})
     pruned = serve(artifacts, "e2e")
     for user in [f"p{i}" for i in range(0, 1500, 50)]:
-        flat_answer, pruned_answer = (s.get("/recommend", user=user, k=20).json()["items"] for s in (service, pruned))
+        flat_answer, pruned_answer = (
+            s.get("/recommend", user=user, k=20, model="als").json()["items"] for s in (service, pruned)
+        )
         assert [i["item"] for i in pruned_answer] == [i["item"] for i in flat_answer], user
         assert [i["score"] for i in pruned_answer] == pytest.approx([i["score"] for i in flat_answer], rel=1e-4)
     items = synth.clicks.filter(synth.clicks["user_id"] == "p7")["item_id"].to_list()
-    folded = [s.post("/recommend", {"items": items, "k": 10}).json()["items"] for s in (service, pruned)]
+    folded = [
+        s.post("/recommend", {"items": items, "k": 10, "model": "als"}).json()["items"] for s in (service, pruned)
+    ]
     assert [i["item"] for i in folded[1]] == [i["item"] for i in folded[0]]
 
 
@@ -325,7 +349,7 @@ def test_unknown_user_falls_back_to_popular_items_only_when_asked(built, service
     top = body["items"][0]
     assert top["score"] == holders["n"].max()
     assert top["item"] in holders.filter(pl.col("n") == holders["n"].max())["item_id"].to_list()
-    known = service.get("/recommend", user="p0", k=5, fallback="popular").json()
+    known = service.get("/recommend", user="p0", k=5, fallback="popular", model="als").json()
     assert known["fallback"] is False and known["model"] == "als"  # a known user is never a fallback
     assert service.get("/recommend", user="nobody", k=5).status_code == 404  # without fallback: 404 as before
 

@@ -63,8 +63,9 @@ def listed(where, selector: str, attribute: str = "data-item") -> list[str]:
 
 def test_a_users_page_shows_every_served_models_answer_default_first_and_marks_agreement(page, service):
     open_page(page, service, "/?user=p3")
-    models = service.get("/models").json()["models"]
-    assert listed(page, ".column", "data-model") == ["als", *[m["name"] for m in models if m["name"] != "als"]]
+    served = service.get("/models").json()
+    models, default = served["models"], served["default"]["name"]
+    assert listed(page, ".column", "data-model") == [default, *[m["name"] for m in models if m["name"] != default]]
     answers = {
         m["name"]: [i["item"] for i in service.get("/recommend", user="p3", k=10, model=m["name"]).json()["items"]]
         for m in models

@@ -62,8 +62,12 @@ def test_a_service_with_no_bundle_is_alive_not_ready_and_the_watch_loads_the_fir
 
 
 def test_reload_under_load_fails_no_request_and_refuses_a_corrupt_bundle(artifacts, serve):
-    service = serve(artifacts, "e2e", env={"RECSYS__SERVING__ADMIN_TOKEN": TOKEN})
+    env = {"RECSYS__SERVING__ADMIN_TOKEN": TOKEN, "RECSYS__SERVING__DEFAULT_MODEL": "als"}  # a default named
+    service = serve(artifacts, "e2e", env=env)
     first = service.get("/readyz").json()["version"]
+    default = service.get("/models").json()["default"]
+    assert default == {"name": "als", "why": "serving.default_model names it"}
+    assert service.get("/recommend", user="p0").json()["model"] == "als"
     stop, answers = threading.Event(), []  # (monotonic start, status, bundle version)
 
     def load(path: str, params: dict[str, str]) -> None:

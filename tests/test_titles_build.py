@@ -77,7 +77,7 @@ def test_a_playlist_is_answered_from_its_name_alone_or_with_seeds(named, named_s
     assert all(dense[index_of[i["item"]]] == pytest.approx(i["score"], rel=1e-6) for i in body["items"])
 
     seeds = [item_ids[i] for i in np.flatnonzero(clusters == 2)[:3]]
-    both = named_service.post("/recommend", {"name": word, "items": seeds, "k": 10}).json()
+    both = named_service.post("/recommend", {"name": word, "items": seeds, "k": 10, "model": "als"}).json()
     assert both["model"] == "als+title" and len(both["items"]) == 10
     assert not {i["item"] for i in both["items"]} & set(seeds)
     assert np.mean([clusters[index_of[i["item"]]] == 2 for i in both["items"]]) >= 0.8
@@ -107,11 +107,12 @@ def test_a_bundle_without_names_has_no_title_model_and_says_so(built, service):
 
 def test_a_bundle_lists_the_models_it_serves_and_refuses_one_it_lacks(named, named_service):
     """No EASE here (over ease.max_items); the ranker, whose trees learnt from a split of the whole log (no
-    evaluation ran), is served."""
+    evaluation ran), is served, and with no evaluation to choose by it is the default (ranker, blend, als)."""
     assert "models/ranker.txt" in verify(named[1])["files"]
     listed = named_service.get("/models").json()
     assert [m["name"] for m in listed["models"]] == [name for name in names() if name != "ease"]
-    assert [m["name"] for m in listed["models"] if m["default"]] == ["als"]
+    assert [m["name"] for m in listed["models"] if m["default"]] == ["ranker"] == [listed["default"]["name"]]
+    assert listed["default"]["why"] == "no evaluation to choose by: the first this bundle serves of ranker, blend, als"
     assert listed["split"] is None and all(m["metrics"] is None for m in listed["models"])  # no evaluation ran
     answer = named_service.get("/recommend", user="0", k=5, model="ease")
     assert answer.status_code == 422 and answer.json()["parameter"] == "model"

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from recsys import artifacts, layout
 from recsys import schemas as S
+from recsys.bundle.default import DefaultModel, recorded
 from recsys.bundle.search import LazySearch, SearchIndex
 from recsys.continuation import Titles, continue_playlists, seeded_history
 from recsys.index import Index, load_index, search
@@ -120,6 +121,7 @@ class LoadedBundle:
     title: TitleModel | None  # names to tracks, where the input named its playlists
     blend_settings: BlendSettings  # how a title's list joins a model's (weights, depth, rank offset)
     evaluation: dict[str, Any] | None  # the build's evaluation ({"split", "models": metrics}), where one ran
+    default_model: DefaultModel  # what serving.default_model=auto answers with: its evaluation's best served model
     about: dict[str, Any]  # how it was made: built when, from what input, its counts (GET /bundle)
     user_names: pa.Array | None  # user_idx order: each playlist's name, where the input named them
     user_search: LazySearch  # ids and playlist names, as a person types them (GET /search)
@@ -165,6 +167,8 @@ class LoadedBundle:
         item2vec = cast(Item2Vec, loaded[Item2Vec.name])
         collection = Collection.of(seen)
         held = np.diff(seen.indptr)  # items per user: who is better known ranks first in a search
+        models = {name: served[name] for name in names() if name in served}
+        e = settings.evaluation
         return cls(
             folder=folder,
             version=manifest["version"],
@@ -180,12 +184,13 @@ class LoadedBundle:
             als=cast(ALS, loaded[ALS.name]),
             collection=collection,
             popular=np.argsort(-collection.holders, kind="stable"),
-            models={name: served[name] for name in names() if name in served},
+            models=models,
             session_blend=Blend.of([served[Item2Vec.name], served[CoOccurrence.name]], settings.blend),
             title=loaded.get(TitleModel.name),
             blend_settings=settings.blend,
             evaluation=manifest["evaluation"]
             and {"split": settings.evaluation.split, "models": manifest["evaluation"]},
+            default_model=recorded(manifest, list(models), f"recall@{e.k}", e.split),
             about=_about(manifest),
             user_names=users[S.NAME].to_arrow() if S.NAME in users.columns else None,
             user_search=LazySearch(

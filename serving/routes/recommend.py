@@ -11,14 +11,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from recsys.bundle.default import DefaultModel
 from recsys.bundle.reader import LoadedBundle, NoTitles, UnknownId
-from recsys.settings import ServingSettings
+from recsys.settings import AUTO_MODEL, ServingSettings
 from serving.bodies import StrictJSONRoute
 from serving.dependencies import EXCLUDE_SEEN as EXCLUDE_SEEN_TEXT
 from serving.dependencies import Body, Bundle, ExcludeSeen, Fallback, k_parameter, model_name
 from serving.errors import error
 from serving.responses import (
     BatchRecommendations,
+    DefaultChoice,
     Models,
     Recommendations,
     ServedModel,
@@ -40,23 +42,35 @@ def recommendations(
     return Recommendations(user=user, model=model, version=bundle.version, items=items)
 
 
+#: What a request that names no model is told of model=.
+UNNAMED = "which model ranks (GET /models lists them); none: the service's default, which GET /models marks"
+
+
 def router(serving: ServingSettings) -> APIRouter:
     """The recommendation routes, bounded by ``serving``'s limits and defaults."""
     routes = APIRouter(route_class=StrictJSONRoute)  # JSON bodies: NaN and the like are 422s naming the field
-    max_k, default_model = serving.max_k, serving.default_model
+    max_k = serving.max_k
     K, default_k = k_parameter(serving)
     ModelName = model_name()
+
+    def default(bundle: LoadedBundle) -> DefaultModel:
+        """What answers a request naming no model: serving.default_model, or where that is auto, the bundle's
+        own choice (its evaluation's best served model)."""
+        if serving.default_model == AUTO_MODEL:
+            return bundle.default_model
+        return DefaultModel(serving.default_model, "serving.default_model names it")
 
     @routes.get("/recommend", response_model=Recommendations)
     async def recommend(
         bundle: Bundle,
         user: Annotated[str, Query(min_length=1)],
         k: K = default_k,  # type: ignore[valid-type]
-        model: Annotated[ModelName, Query(description="which model ranks (GET /models lists them)")] = default_model,
+        model: Annotated[ModelName | None, Query(description=UNNAMED)] = None,
         fallback: Annotated[Fallback, Query(description="popular: answer an unknown user with popular items")] = "none",
         exclude_seen: ExcludeSeen = True,
     ) -> Recommendations:
         """Next songs for a known user or playlist, excluding what it already holds (unless exclude_seen=false)."""
+        model = model or default(bundle).name
         if model == "als":  # one FAISS search (~0.3 ms on 1.3M items): cheaper on the event loop than a thread hop
             return recommendations(bundle, user, k, model, fallback, exclude_seen)
         # the others search or score several models: in a worker thread
@@ -68,29 +82,36 @@ def router(serving: ServingSettings) -> APIRouter:
         its metrics from the bundle's own evaluation (the manifest's, as in report.json) where one ran."""
         report = bundle.evaluation or {}
         metrics = report.get("models", {})
-        served = [ServedModel(name=n, default=n == default_model, metrics=metrics.get(n)) for n in bundle.models]
-        return Models(version=bundle.version, split=report.get("split"), models=served)
+        chosen = default(bundle)
+        served = [ServedModel(name=n, default=n == chosen.name, metrics=metrics.get(n)) for n in bundle.models]
+        return Models(
+            version=bundle.version,
+            split=report.get("split"),
+            default=DefaultChoice(name=chosen.name, why=chosen.why),
+            models=served,
+        )
 
     class Batch(Body):
         users: list[Annotated[str, Field(min_length=1)]] = Field(
             min_length=1, max_length=serving.max_batch, description=f"user ids, 1 to {serving.max_batch}"
         )
         k: int = Field(default_k, ge=1, le=max_k, description=f"number of results per user, 1 to {max_k}")
-        model: ModelName = default_model
+        model: ModelName | None = Field(None, description=UNNAMED)  # type: ignore[valid-type]
         fallback: Fallback = "none"
         exclude_seen: bool = Field(True, description=EXCLUDE_SEEN_TEXT)
 
     @routes.post("/recommend/batch", response_model=BatchRecommendations)
     def recommend_batch(bundle: Bundle, body: Batch) -> BatchRecommendations:
         """Many users in one call, all from one bundle version; users it does not know are listed, not fatal."""
+        model = body.model or default(bundle).name
         results, unknown = [], []
         for user in body.users:
             if user not in bundle.user_index:
                 unknown.append(user)
                 if body.fallback == "none":
                     continue
-            results.append(recommendations(bundle, user, body.k, body.model, body.fallback, body.exclude_seen))
-        return BatchRecommendations(model=body.model, version=bundle.version, results=results, unknown=unknown)
+            results.append(recommendations(bundle, user, body.k, model, body.fallback, body.exclude_seen))
+        return BatchRecommendations(model=model, version=bundle.version, results=results, unknown=unknown)
 
     class NewUser(Body):
         items: list[Annotated[str, Field(min_length=1)]] = Field(
@@ -100,10 +121,11 @@ def router(serving: ServingSettings) -> APIRouter:
             None, min_length=1, max_length=MAX_NAME, description="the playlist's name, for the title model"
         )
         k: int = Field(default_k, ge=1, le=max_k, description=f"number of results, 1 to {max_k}")
-        model: ModelName = Field(  # type: ignore[valid-type]
-            "als",
-            description="any model GET /models lists, from the items: als folds the user in, then searches FAISS; "
-            "item2vec gives the next song after the latest of the items; blend and ranker read every member's list",
+        model: ModelName | None = Field(  # type: ignore[valid-type]
+            None,
+            description="any model GET /models lists, from the items (none: the service's default, which GET "
+            "/models marks): als folds the user in, then searches FAISS; item2vec gives the next song after the "
+            "latest of the items; blend and ranker read every member's list",
         )
 
     @routes.post("/recommend", response_model=SessionRecommendations)
@@ -114,7 +136,7 @@ def router(serving: ServingSettings) -> APIRouter:
         if not body.items and body.name is None:
             return error(422, "invalid parameter 'items': give items, a name, or both", "items")
         try:
-            model, items = bundle.new_user(body.items, body.k, body.model, body.name)
+            model, items = bundle.new_user(body.items, body.k, body.model or default(bundle).name, body.name)
         except NoTitles as exc:
             return error(422, f"invalid parameter 'name': {exc}", "name")
         return SessionRecommendations(
