@@ -236,19 +236,25 @@ def test_a_new_user_by_a_model_that_reads_its_items_gets_exactly_what_a_trained_
         assert new.json()["items"] == trained["items"], user
 
 
+def new_user_overlaps(service, synth, users, model):
+    """POST /recommend for each of ``users``' items as a new user by ``model``: the share of its top 10 that the
+    trained playlist's GET /recommend lists too."""
+    overlaps = []
+    for user in users:
+        items = synth.clicks.filter(pl.col("user_id") == user).sort("position")["item_id"].to_list()
+        new = service.post("/recommend", {"items": items, "k": 10, "model": model})
+        assert new.status_code == 200, new.text
+        got = [i["item"] for i in new.json()["items"]]
+        assert new.json()["model"] == model and len(got) == 10 and not set(got) & set(items)
+        trained = [i["item"] for i in service.get("/recommend", user=user, k=10, model=model).json()["items"]]
+        overlaps.append(len(set(got) & set(trained)) / 10)
+    return overlaps
+
+
 def test_a_new_user_blended_gets_what_a_trained_user_with_the_same_items_gets(built, service):
     """POST /recommend model=blend: every member reads the new user's items (ALS folds it in) and their lists are
     fused as for a trained playlist, whose GET /recommend list it (nearly) matches."""
-    _, synth = built
-    overlaps = []
-    for user in [f"p{i}" for i in range(0, 1500, 150)]:
-        items = synth.clicks.filter(pl.col("user_id") == user).sort("position")["item_id"].to_list()
-        new = service.post("/recommend", {"items": items, "k": 10, "model": "blend"})
-        assert new.status_code == 200, new.text
-        got = [i["item"] for i in new.json()["items"]]
-        assert new.json()["model"] == "blend" and len(got) == 10 and not set(got) & set(items)
-        trained = [i["item"] for i in service.get("/recommend", user=user, k=10, model="blend").json()["items"]]
-        overlaps.append(len(set(got) & set(trained)) / 10)
+    overlaps = new_user_overlaps(service, built[1], [f"p{i}" for i in range(0, 1500, 150)], "blend")
     assert np.mean(overlaps) >= 0.9, overlaps
 
 
@@ -256,17 +262,8 @@ def test_a_new_user_ranked_by_the_trees_gets_what_a_trained_user_with_the_same_i
     """POST /recommend model=ranker: every member reads the new user's items (ALS folds it in) and the trees rank
     their candidates; for a playlist the models were trained on, close to what GET gives it (measured 97% top-10
     overlap over these ten playlists). POST /recommend/batch ranks as GET does."""
-    _, synth = built
     users = [f"p{i}" for i in range(0, 1500, 150)]
-    overlaps = []
-    for user in users:
-        items = synth.clicks.filter(pl.col("user_id") == user).sort("position")["item_id"].to_list()
-        new = service.post("/recommend", {"items": items, "k": 10, "model": "ranker"})
-        assert new.status_code == 200, new.text
-        got = [i["item"] for i in new.json()["items"]]
-        assert new.json()["model"] == "ranker" and len(got) == 10 and not set(got) & set(items)
-        trained = [i["item"] for i in service.get("/recommend", user=user, k=10, model="ranker").json()["items"]]
-        overlaps.append(len(set(got) & set(trained)) / 10)
+    overlaps = new_user_overlaps(service, built[1], users, "ranker")
     assert np.mean(overlaps) >= 0.85, overlaps
     batch = service.post("/recommend/batch", {"users": users, "k": 10, "model": "ranker"}).json()
     assert [r["items"] for r in batch["results"]] == [
