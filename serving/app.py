@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 from threadpoolctl import threadpool_limits
 
 from recsys import registry
+from recsys.bundle.default import DefaultModel
 from recsys.bundle.images import ImageBundle
 from recsys.bundle.reader import LoadedBundle
 from recsys.settings import AUTO_MODEL, ServingSettings, Settings, load_settings
@@ -119,15 +121,18 @@ def check_default_model(serving: ServingSettings) -> None:
 
 
 def load_serving_default(folder: Path, default: str) -> LoadedBundle:
-    """The bundle in ``folder``, refused (the old one kept serving) where it does not hold the default model: a
-    request naming no model would get a 422 from it (a ranker named as the default, a bundle built without one)."""
+    """The bundle in ``folder`` answering a request that names no model with ``default`` (serving.default_model;
+    auto: the bundle's own choice). Refused (the old one kept serving) where it does not hold the default: such a
+    request would get a 422 from it (a ranker named as the default, a bundle built without one)."""
     bundle = LoadedBundle.load(folder)
-    if default != AUTO_MODEL and default not in bundle.models:
+    if default == AUTO_MODEL:
+        return bundle
+    if default not in bundle.models:
         raise ValueError(
             f"it serves no {default} model, the service's default (serving.default_model); it serves "
             f"{', '.join(bundle.models)}"
         )
-    return bundle
+    return replace(bundle, default_model=DefaultModel(default, "serving.default_model names it"))
 
 
 def from_settings() -> FastAPI:

@@ -107,6 +107,7 @@ def test_a_request_naming_no_model_gets_the_bundles_measured_best(service):
     """GET and POST /recommend and /recommend/batch without model= answer with what GET /models marks, exactly as
     when it is named; a name still wins."""
     best = service.get("/models").json()["default"]["name"]
+    assert best != "als"  # so that an answer from the old default would fail below
     plain, named = (service.get("/recommend", user="p3", k=10, **extra).json() for extra in ({}, {"model": best}))
     assert plain["model"] == best and plain["items"] == named["items"]
     assert service.get("/recommend", user="p3", k=10, model="als").json()["model"] == "als"

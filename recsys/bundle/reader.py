@@ -121,7 +121,8 @@ class LoadedBundle:
     title: TitleModel | None  # names to tracks, where the input named its playlists
     blend_settings: BlendSettings  # how a title's list joins a model's (weights, depth, rank offset)
     evaluation: dict[str, Any] | None  # the build's evaluation ({"split", "models": metrics}), where one ran
-    default_model: DefaultModel  # what serving.default_model=auto answers with: its evaluation's best served model
+    default_model: DefaultModel  # what a request naming no model gets: its evaluation's best served model, or the
+    # model serving.default_model names (set by the service when it loads the bundle: serving/app.py)
     about: dict[str, Any]  # how it was made: built when, from what input, its counts (GET /bundle)
     user_names: pa.Array | None  # user_idx order: each playlist's name, where the input named them
     user_search: LazySearch  # ids and playlist names, as a person types them (GET /search)
@@ -188,8 +189,7 @@ class LoadedBundle:
             session_blend=Blend.of([served[Item2Vec.name], served[CoOccurrence.name]], settings.blend),
             title=loaded.get(TitleModel.name),
             blend_settings=settings.blend,
-            evaluation=manifest["evaluation"]
-            and {"split": settings.evaluation.split, "models": manifest["evaluation"]},
+            evaluation=manifest["evaluation"] and {"split": e.split, "models": manifest["evaluation"]},
             default_model=recorded(manifest, list(models), f"recall@{e.k}", e.split),
             about=_about(manifest),
             user_names=users[S.NAME].to_arrow() if S.NAME in users.columns else None,
@@ -306,24 +306,25 @@ class LoadedBundle:
         """
         if name is not None and self.title is None:
             raise NoTitles("this bundle knows no playlist names (its input had none): send items instead of a name")
-        sequence = self._indices(item_ids)
-        if not len(sequence):
-            return "title", self.describe_items(*self._title_ids(name or "", k, sequence))
+        users, session = self._session(self._indices(item_ids))
+        held = session.user_items
+        if not held.nnz:
+            return "title", self.describe_items(*self._title_ids(name or "", k, held))
         depth = k if name is None else max(k, self.blend_settings.depth)
-        ids, scores = _first_row(self.for_new_users(model, sequence).recommend(*self._session(sequence), depth))
+        ids, scores = _first_row(self.for_new_users(model, held).recommend(users, session, depth))
         if name is None:
             return model, self.describe_items(ids, scores)
-        return f"{model}+title", self._fused_with_title(name, ids, k, depth, sequence)
+        return f"{model}+title", self._fused_with_title(name, ids, k, depth, held)
 
-    def for_new_users(self, model: str, sequence: np.ndarray) -> Recommender:
-        """``model`` as it answers a user the bundle does not hold, from the items in ``sequence``: ALS from factors
-        folded in from them, once (for its list and the trees' ALS feature alike); the blend and the ranker over
-        members that read them so; the others read the user's row as any other."""
+    def for_new_users(self, model: str, held: sp.csr_matrix) -> Recommender:
+        """``model`` as it answers a user the bundle does not hold, from the items it ``held`` (one row of counts):
+        ALS from factors folded in from them, once (for its list and the trees' ALS feature alike); the blend and
+        the ranker over members that read them so; the others read the user's row as any other."""
         if model not in self.models:
             raise NotInBundle(model, list(self.models))
         if model not in (ALS.name, Blend.name, Ranker.name):
             return self.models[model]
-        factors = self.als.fold_in(self._held(sequence), self.collection)
+        factors = self.als.fold_in(held, self.collection)
 
         def folded(_users: np.ndarray, _rows: History) -> np.ndarray:
             return factors
@@ -336,36 +337,29 @@ class LoadedBundle:
         ranker = cast(Ranker, self.models[Ranker.name])
         return Ranker(ranker.features.for_new_users(blend, folded), ranker.booster)
 
-    def _title_ids(self, name: str, depth: int, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The title model's best ``depth`` items for ``name``, the ``given`` items masked as top_k masks held ones:
+    def _title_ids(self, name: str, depth: int, held: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """The title model's best ``depth`` items for ``name``, the ``held`` items masked as top_k masks them:
         sparse, so a request costs the name's evidence, not a dense row over the catalogue."""
-        return _first_row(self.title.top([name], self._held(given), depth))  # type: ignore[union-attr]  # checked
+        return _first_row(self.title.top([name], held, depth))  # type: ignore[union-attr]  # checked
 
     def _fused_with_title(
-        self, name: str, ids: np.ndarray, k: int, depth: int, given: np.ndarray
+        self, name: str, ids: np.ndarray, k: int, depth: int, held: sp.csr_matrix
     ) -> list[dict[str, Any]]:
         """A model's ranked ``ids`` (``depth`` at most) fused with the title model's list for ``name``, the
-        ``given`` items never returned."""
-        title_ids = self._title_ids(name, depth, given)[0]
+        ``held`` items never returned."""
+        title_ids = self._title_ids(name, depth, held)[0]
         lists = [np.full((1, depth), -1, np.int64) for _ in range(2)]
         lists[0][0, : len(ids)], lists[1][0, : len(title_ids)] = ids, title_ids
         fused = fuse(lists, [1.0, self.blend_settings.title], len(self.item_ids), self.blend_settings.rank_offset)
-        return self.describe_items(*_first_row(top_k(fused, self._held(given), k)))
+        return self.describe_items(*_first_row(top_k(fused, held, k)))
 
     def _indices(self, item_ids: list[str]) -> np.ndarray:
         """Item indexes in the given order; an unknown id is a 404 naming the ``items`` parameter."""
         return np.array([self.item(i, parameter="items") for i in item_ids], dtype=np.int64)
 
-    def _held(self, sequence: np.ndarray) -> sp.csr_matrix:
-        """One row of counts over the catalogue: an item listed twice counts twice."""
-        held = sp.csr_matrix(
-            (np.ones(len(sequence), np.float32), (np.zeros(len(sequence)), sequence)), (1, len(self.item_ids))
-        )
-        held.sum_duplicates()
-        return held
-
     def _session(self, sequence: np.ndarray) -> tuple[np.ndarray, History]:
-        """A sequence of item indexes as the one-user batch the models take: its counts and its latest items."""
+        """A sequence of item indexes as the one-user batch the models take: its counts (an item listed twice
+        counts twice) and its latest items."""
         return np.array([0]), seeded_history([sequence], len(self.item_ids), self.history.recent.shape[1])
 
     def continue_playlists(self, sequences: list[np.ndarray], names: list[str | None], k: int) -> np.ndarray:

@@ -11,9 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from recsys.bundle.default import DefaultModel
 from recsys.bundle.reader import LoadedBundle, NoTitles, UnknownId
-from recsys.settings import AUTO_MODEL, ServingSettings
+from recsys.settings import ServingSettings
 from serving.bodies import StrictJSONRoute
 from serving.dependencies import EXCLUDE_SEEN as EXCLUDE_SEEN_TEXT
 from serving.dependencies import Body, Bundle, ExcludeSeen, Fallback, k_parameter, model_name
@@ -53,13 +52,6 @@ def router(serving: ServingSettings) -> APIRouter:
     K, default_k = k_parameter(serving)
     ModelName = model_name()
 
-    def default(bundle: LoadedBundle) -> DefaultModel:
-        """What answers a request naming no model: serving.default_model, or where that is auto, the bundle's
-        own choice (its evaluation's best served model)."""
-        if serving.default_model == AUTO_MODEL:
-            return bundle.default_model
-        return DefaultModel(serving.default_model, "serving.default_model names it")
-
     @routes.get("/recommend", response_model=Recommendations)
     async def recommend(
         bundle: Bundle,
@@ -70,7 +62,7 @@ def router(serving: ServingSettings) -> APIRouter:
         exclude_seen: ExcludeSeen = True,
     ) -> Recommendations:
         """Next songs for a known user or playlist, excluding what it already holds (unless exclude_seen=false)."""
-        model = model or default(bundle).name
+        model = model or bundle.default_model.name
         if model == "als":  # one FAISS search (~0.3 ms on 1.3M items): cheaper on the event loop than a thread hop
             return recommendations(bundle, user, k, model, fallback, exclude_seen)
         # the others search or score several models: in a worker thread
@@ -82,7 +74,7 @@ def router(serving: ServingSettings) -> APIRouter:
         its metrics from the bundle's own evaluation (the manifest's, as in report.json) where one ran."""
         report = bundle.evaluation or {}
         metrics = report.get("models", {})
-        chosen = default(bundle)
+        chosen = bundle.default_model  # serving.default_model, set at load (serving/app.py)
         served = [ServedModel(name=n, default=n == chosen.name, metrics=metrics.get(n)) for n in bundle.models]
         return Models(
             version=bundle.version,
@@ -103,7 +95,7 @@ def router(serving: ServingSettings) -> APIRouter:
     @routes.post("/recommend/batch", response_model=BatchRecommendations)
     def recommend_batch(bundle: Bundle, body: Batch) -> BatchRecommendations:
         """Many users in one call, all from one bundle version; users it does not know are listed, not fatal."""
-        model = body.model or default(bundle).name
+        model = body.model or bundle.default_model.name
         results, unknown = [], []
         for user in body.users:
             if user not in bundle.user_index:
@@ -136,7 +128,7 @@ def router(serving: ServingSettings) -> APIRouter:
         if not body.items and body.name is None:
             return error(422, "invalid parameter 'items': give items, a name, or both", "items")
         try:
-            model, items = bundle.new_user(body.items, body.k, body.model or default(bundle).name, body.name)
+            model, items = bundle.new_user(body.items, body.k, body.model or bundle.default_model.name, body.name)
         except NoTitles as exc:
             return error(422, f"invalid parameter 'name': {exc}", "name")
         return SessionRecommendations(
