@@ -1,6 +1,7 @@
 """The whole build and the service at 1%, 10% and 100% of the Million Playlist Dataset, stage by stage.
 
 python bench/mpd.py --playlists 10000 100000 1000000 [--work data/mpd] [--serve-seconds 30] [--reuse] [--record]
+    [--set KEY=VALUE ...]
 
 For each size, an MPD-shaped log (mean length 66, 2.2 tracks per playlist in the catalogue, taste clusters of
 2,200 tracks: every track is as frequent at every size) is generated once with ``recsys.synth --spark``. The real
@@ -8,8 +9,9 @@ build then runs as a user runs it, ``python jobs/build_embeddings.py`` with defa
 on, while this process samples the build's whole process tree (JVM, Python driver, Spark's Python workers) every
 half second: resident memory, and bytes handed to storage (/proc/PID/io write_bytes, summed over every process
 seen). The build's manifest times each stage (recsys/stages.py); a stage's peak memory and bytes written are the
-samples taken while it ran. The planted structure then grades item2vec in the published bundle: is a track's
-planted successor in the top 10 of its next-song scores, and what share of its 10 most similar tracks are in its
+samples taken while it ran. The planted structure then grades the published bundle's next song: is a track's
+planted successor in the top 10 of item2vec's next-song scores, of the sequential rules' followers and of what
+GET /next answers for it, and what share of its 10 most similar tracks are in its
 cluster. Sizes run in the order given; --reuse takes a size's figures from its JSON in the work folder instead
 of building again, so a long size can run on its own first. For the largest size, the service is started on the
 bundle: ready time, resident memory, and /recommend p50/p99 at 100 requests/s for each served model (wrk, from
@@ -84,12 +86,13 @@ class Sampler:
         return max(s[1] for s in inside), inside[-1][2] - written_before
 
 
-def build(work: Path, playlists: int, log: Path) -> dict:
-    """Run the real build on ``log`` as a user would; its stages with their memory and disk, and totals."""
+def build(work: Path, playlists: int, log: Path, overrides: list[str]) -> dict:
+    """Run the real build on ``log`` as a user would (``overrides``: its --set KEY=VALUE arguments); its stages
+    with their memory and disk, and totals."""
     output = work / f"artifacts-{playlists}"
     command = [
         sys.executable, "jobs/build_embeddings.py", "--input", str(log), "--format", "long",
-        "--output", str(output), "--name", "mpd",
+        "--output", str(output), "--name", "mpd", *(a for o in overrides for a in ("--set", o)),
     ]  # fmt: skip
     start = time.time()
     with open(work / f"build-{playlists}.log", "w") as out:
@@ -129,13 +132,17 @@ def build(work: Path, playlists: int, log: Path) -> dict:
 
 
 def planted_quality(bundle: Path, playlists: int, probes: int = 3000) -> dict[str, float]:
-    """item2vec against the planted structure, on tracks drawn by how often they are played: the share whose planted
-    successor is in the top 10 of the next-song scores (input vector against output vectors), and the share of
-    the 10 most similar tracks (cosine of input vectors) in the track's own cluster."""
+    """The bundle against the planted structure, on tracks drawn by how often they are played: the share whose
+    planted successor is in the top 10 of item2vec's next-song scores (input vector against output vectors), of
+    the sequential rules' followers, and of what GET /next answers for the track alone (the bundle's reader, as
+    the service calls it); and the share of item2vec's 10 most similar tracks (cosine of input vectors) in the
+    track's own cluster."""
     import polars as pl
 
     from recsys import layout
     from recsys import schemas as S
+    from recsys.bundle.reader import LoadedBundle
+    from recsys.models.sequential import SequentialRules
     from recsys.synth import Catalogue, SynthConfig
 
     catalogue = Catalogue.of(
@@ -165,7 +172,24 @@ def planted_quality(bundle: Path, playlists: int, probes: int = 3000) -> dict[st
         sims[np.arange(len(rows)), rows] = -np.inf
         top = np.argpartition(-sims, 10, axis=1)[:, :10]
         same += float((catalogue.cluster[track_of[top]] == catalogue.cluster[track_of[rows]][:, None]).sum())
-    return {"successor@10": hits / len(probe), "cluster_precision@10": same / (10 * len(probe)), "probes": len(probe)}
+    followers = SequentialRules(1.0).fit(str(bundle / layout.TRANSITIONS), len(track_of)).matrix_
+    followed = 0
+    for row, expected in zip(probe, successor, strict=True):
+        lo, hi = followers.indptr[row], followers.indptr[row + 1]
+        heaviest = followers.indices[lo:hi][np.argsort(-followers.data[lo:hi], kind="stable")[:10]]
+        followed += int(expected in heaviest)
+    served = LoadedBundle.load(bundle)
+    answered = sum(
+        int(item_ids[int(expected)] in {a["item"] for a in served.next_items([item_ids[int(row)]], 10)})
+        for row, expected in zip(probe, successor, strict=True)
+    )
+    return {
+        "successor@10": hits / len(probe),
+        "sequential_successor@10": followed / len(probe),
+        "next_successor@10": answered / len(probe),
+        "cluster_precision@10": same / (10 * len(probe)),
+        "probes": len(probe),
+    }
 
 
 def serve(bundle: Path, seconds: int) -> dict:
@@ -225,17 +249,24 @@ def report(runs: list[dict], served: dict | None) -> str:
         whole = f" | {exponent(runs[-2]['total_s'], runs[-1]['total_s'], rows_of[-1] / rows_of[-2]):.2f}"
     lines.append(f"| **whole build** | {totals}{whole} |")
     lines.append("")
-    lines.append("| playlists | rows | tracks | item2vec epochs | successor@10 | cluster precision@10 | "
-                 "recall@10 als / item2vec / user_knn / blend (evaluation) |")  # fmt: skip
-    lines.append("|---:|---:|---:|---:|---:|---:|---|")
+    lines.append(
+        "| playlists | rows | tracks | item2vec epochs | successor@10 item2vec / sequential / GET /next | "
+        "cluster precision@10 | recall@10 als / item2vec / sequential / user_knn / blend (evaluation) |"
+    )
+    lines.append("|---:|---:|---:|---:|---|---:|---|")
     for r in runs:
         q, e = r["quality"], r["evaluation"]
         recall = " / ".join(
-            f"{e[m]['recall@10']:.3f}" if m in e else "-" for m in ("als", "item2vec", "user_knn", "blend")
+            f"{e[m]['recall@10']:.3f}" if m in e else "-"
+            for m in ("als", "item2vec", "sequential", "user_knn", "blend")
+        )
+        successors = " / ".join(
+            f"{q[key]:.3f}" if key in q else "-"
+            for key in ("successor@10", "sequential_successor@10", "next_successor@10")
         )
         lines.append(
             f"| {r['playlists']:,} | {r['counts']['interactions']:,} | {r['counts']['items']:,} | "
-            f"{r.get('item2vec_epochs', '-')} | {q['successor@10']:.3f} | {q['cluster_precision@10']:.3f} | {recall} |"
+            f"{r.get('item2vec_epochs', '-')} | {successors} | {q['cluster_precision@10']:.3f} | {recall} |"
         )
     if served:
         lines.append("")
@@ -260,6 +291,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--serve-seconds", type=int, default=30, help="length of each model's load; 0: no service")
     parser.add_argument("--reuse", action="store_true", help="take a size's figures from its last run's JSON")
     parser.add_argument("--record", action="store_true", help="append the results to docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a build setting (default: the defaults)"
+    )
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -268,7 +302,7 @@ def main(argv: list[str]) -> int:
         if args.reuse and saved.exists():
             runs.append(json.loads(saved.read_text()))
             continue
-        run = build(args.work, playlists, generate(args.work, playlists))
+        run = build(args.work, playlists, generate(args.work, playlists), args.set)
         saved.write_text(json.dumps(run, indent=1))
         run["quality"] = planted_quality(Path(run["bundle"]), playlists)
         saved.write_text(json.dumps(run, indent=1))
@@ -279,7 +313,8 @@ def main(argv: list[str]) -> int:
     table = report(runs, served)
     print(table)
     if args.record:
-        record("The whole build at MPD scale", "python bench/mpd.py " + " ".join(argv), " (default settings)", table)
+        settings = " (" + (", ".join(args.set) if args.set else "default settings") + ")"
+        record("The whole build at MPD scale", "python bench/mpd.py " + " ".join(argv), settings, table)
     return 0
 
 

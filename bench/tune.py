@@ -1,7 +1,7 @@
 """Choose model settings on a validation split carved out of the training data; the test split is never seen.
 
 python bench/tune.py --input ../shared/data/yes_small --format yes [--work DIR]
-    [--grid item2vec|als|ease|user_knn|blend]
+    [--grid item2vec|sequential|als|ease|user_knn|blend]
 
 Splits as the build job does (last item of a seeded share of playlists held out as the test split), then carves
 a validation split out of what remains the same way with the next seed. Spark writes the fit tables once; each
@@ -29,12 +29,12 @@ from recsys.io import InputSpec, read_interactions
 from recsys.layout import Tables
 from recsys.matrices import read_history, read_holdout
 from recsys.metrics import recall_at_k
-from recsys.models import Item2Vec, UserKNN
+from recsys.models import Item2Vec, SequentialRules, UserKNN
 from recsys.models.base import Inputs, top_k
 from recsys.models.blend import fuse
 from recsys.registry import FAMILIES, fit_models, section
 from recsys.settings import Item2VecSettings, Settings
-from recsys.spark import idmap
+from recsys.spark import idmap, tables
 from recsys.spark.protocol import split_for_evaluation, write_split
 from recsys.spark.session import spark_session
 
@@ -113,11 +113,43 @@ def tune_family(name: str, paths: Tables, work: Path, k: int) -> dict[str, dict[
     return results
 
 
+#: Sequential rules: the table's shape (each point one Spark count), then the decay (scored on each table).
+SEQUENTIAL_TABLE_GRID = {"window": [2, 5, 10, 20], "top_n": [100, 300]}
+SEQUENTIAL_DECAYS = [0.3, 0.5, 0.7, 1.0]
+
+
+def tune_sequential(paths: Tables, work: Path, settings: Settings) -> dict[str, dict[str, float]]:
+    """recall@k of the sequential rules for every table point (transitions counted by Spark from the validation
+    tables' sequences, as the build counts them) and decay, over the latest item2vec.context_items items."""
+    users, held = read_holdout(str(work / "holdout"))
+    history = read_history(
+        paths.ratings, paths.sequences, paths.n_users, paths.n_items, settings.item2vec.context_items
+    )
+    spark = spark_session(settings.spark)
+    results = {}
+    try:
+        for point in grid(SEQUENTIAL_TABLE_GRID):
+            table = str(work / "transitions-{window}-{top_n}".format(**point))
+            seqs = spark.read.parquet(paths.sequences)
+            cap = settings.sequential.max_pairs_per_playlist
+            tables.transitions(seqs, point["window"], point["top_n"], cap).write.parquet(table)
+            variants = []
+            for decay in SEQUENTIAL_DECAYS:
+                variant = SequentialRules(decay).fit(table, paths.n_items)
+                variant.name = " ".join(f"{n}={v}" for n, v in (point | {"decay": decay}).items())
+                variants.append(variant)
+            results |= evaluate(variants, history, users, held, settings.evaluation.k).metrics
+    finally:
+        spark.stop()
+    return results
+
+
 #: Blend weights, relative: each model's weight in the rank fusion (0 leaves it out).
 BLEND_GRID = {
     "als": [0.0, 0.5, 1.0],
     "item2vec": [0.0, 0.5, 1.0],
     "cooccurrence": [0.0, 0.5, 1.0],
+    "sequential": [0.0, 0.25, 0.5, 1.0],
     "ease": [0.0, 0.5, 1.0],
     "user_knn": [0.0, 0.5, 1.0],
 }
@@ -184,7 +216,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", required=True)
     parser.add_argument("--format", required=True)
-    parser.add_argument("--grid", choices=["item2vec", *MATRIX_GRIDS, "blend"], default="item2vec")
+    parser.add_argument("--grid", choices=["item2vec", "sequential", *MATRIX_GRIDS, "blend"], default="item2vec")
     parser.add_argument("--work", type=Path, help="keep the validation tables here (default: a temporary folder)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
@@ -194,6 +226,8 @@ def main(argv: list[str]) -> int:
         paths = write_validation_tables(InputSpec(args.input, args.format), work, settings)
         if args.grid == "item2vec":
             results = tune_item2vec(paths, work, settings.evaluation.k)
+        elif args.grid == "sequential":
+            results = tune_sequential(paths, work, settings)
         elif args.grid == "blend":
             results = tune_blend(paths, work, settings)
         else:

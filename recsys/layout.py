@@ -14,6 +14,7 @@ REJECTS = "rejects"
 RATINGS = "tables/ratings"
 SEQUENCES = "tables/sequences"
 COOCCURRENCE = "tables/cooccurrence"
+TRANSITIONS = "tables/transitions"  # directed: what follows each item (the sequential rules)
 ALS_USER_FACTORS = "vectors/als_user_factors.npy"
 ALS_ITEM_FACTORS = "vectors/als_item_factors.npy"
 ITEM2VEC_ITEM_VECTORS = "vectors/item2vec_item_vectors.npy"
@@ -52,13 +53,15 @@ class Tables:
     ratings: str
     sequences: str
     cooccurrence: str
+    transitions: str
     n_users: int
     n_items: int
 
     @classmethod
     def of(cls, folder: Path, n_users: int, n_items: int) -> Tables:
         """The tables laid out in ``folder`` as a bundle lays them out."""
-        return cls(str(folder / RATINGS), str(folder / SEQUENCES), str(folder / COOCCURRENCE), n_users, n_items)
+        paths = (str(folder / table) for table in (RATINGS, SEQUENCES, COOCCURRENCE, TRANSITIONS))
+        return cls(*paths, n_users, n_items)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from recsys.models.ease import EASE
 from recsys.models.item2vec import Item2Vec
 from recsys.models.popularity import Popularity
 from recsys.models.ranker import Features, Ranker, TooFewLabels, train_ranker
+from recsys.models.sequential import SequentialRules
 from recsys.models.title import TitleModel
 from recsys.models.user_knn import UserKNN
 from recsys.settings import Settings
@@ -40,7 +41,7 @@ from recsys.stages import stage
 log = logging.getLogger(__name__)
 
 #: Every family, baselines first: the order of the evaluation report and of GET /models.
-FAMILIES: tuple[type[Family], ...] = (Popularity, CoOccurrence, Item2Vec, ALS, EASE, UserKNN)
+FAMILIES: tuple[type[Family], ...] = (Popularity, CoOccurrence, SequentialRules, Item2Vec, ALS, EASE, UserKNN)
 #: What is built from the families, each after what it reads: their blend, the trees re-ranking the blend's
 #: candidates, and the title model (a playlist's name to tracks; the service fuses its list with any model's).
 BUILT_ON_FAMILIES: tuple[type[Registered], ...] = (Blend, Ranker, TitleModel)

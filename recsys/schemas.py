@@ -36,9 +36,11 @@ SOURCE = "source"
 ITEMS = "items"  # sequences: ordered item_idx list per user
 ITEM_A = "item_a"
 ITEM_B = "item_b"
+WEIGHT = "weight"  # transitions: how strongly item_b follows item_a
 
 RATINGS_SCHEMA = pa.schema([(USER_IDX, pa.int32()), (ITEM_IDX, pa.int32()), (COUNT, pa.int64())])
 COOCCURRENCE_SCHEMA = pa.schema([(ITEM_A, pa.int32()), (ITEM_B, pa.int32()), (COUNT, pa.int64())])
+TRANSITIONS_SCHEMA = pa.schema([(ITEM_A, pa.int32()), (ITEM_B, pa.int32()), (WEIGHT, pa.float32())])
 SEQUENCES_SCHEMA = pa.schema([(USER_IDX, pa.int32()), (ITEMS, pa.list_(pa.int32()))])
 HOLDOUT_SCHEMA = pa.schema([(USER_IDX, pa.int32()), (ITEM_IDX, pa.int32())])
 USERS_SCHEMA = pa.schema([(USER_IDX, pa.int32()), (USER_ID, pa.string())])

@@ -65,6 +65,27 @@ class CooccurrenceSettings(Section):
     )
 
 
+class SequentialSettings(Section):
+    """Sequential rules (recsys/models/sequential.py): what follows each track, counted by Spark
+    (recsys/spark/tables.py transitions). Defaults measured on yes_small (docs/models.md)."""
+
+    window: int = Field(10, ge=1, description="A track counts as following another at most this many positions on.")
+    top_n: int = Field(100, ge=1, description="Followers kept per track, heaviest first.")
+    max_pairs_per_playlist: int = Field(
+        100_000,
+        ge=1,
+        description="Pairs counted per playlist at most: only the first max_pairs/window items of a longer one "
+        "start pairs.",
+    )
+    decay: float = Field(
+        0.7,
+        gt=0.0,
+        le=1.0,
+        description="Weight of each older item, per step back, among the latest item2vec.context_items a user "
+        "holds (1: all alike).",
+    )
+
+
 class EaseSettings(Section):
     """EASE's closed form (recsys/models/ease.py); chosen on yes_small's validation split (docs/models.md)."""
 
@@ -159,6 +180,7 @@ class BlendSettings(Section):
     als: float = Field(1.0, ge=0.0, description="ALS's weight.")
     item2vec: float = Field(1.0, ge=0.0, description="item2vec's weight.")
     cooccurrence: float = Field(0.5, ge=0.0, description="Co-occurrence's weight.")
+    sequential: float = Field(0.25, ge=0.0, description="The sequential rules' weight.")
     ease: float = Field(1.0, ge=0.0, description="Used where the catalogue is small enough for EASE (ease.max_items).")
     user_knn: float = Field(1.0, ge=0.0, description="user kNN's weight.")
     title: float = Field(
@@ -346,6 +368,7 @@ class Settings(BaseSettings):
     spark: SparkSettings = SparkSettings()
     input: InputSettings = InputSettings()
     cooccurrence: CooccurrenceSettings = CooccurrenceSettings()
+    sequential: SequentialSettings = SequentialSettings()
     item2vec: Item2VecSettings = Item2VecSettings()
     ease: EaseSettings = EaseSettings()
     user_knn: UserKNNSettings = UserKNNSettings()

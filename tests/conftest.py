@@ -81,9 +81,7 @@ def planted(spark, tmp_path_factory):
     users, items = idmap.user_index(df), idmap.item_index(df)
     indexed = idmap.apply_index(df, users, items)
     folder = tmp_path_factory.mktemp("planted")
-    tables = Tables(
-        str(folder / "ratings"), str(folder / "sequences"), str(folder / "cooc"), users.count(), items.count()
-    )
+    tables = Tables.of(folder, users.count(), items.count())
     write_tables(indexed, Settings(), tables)
     item_ids = {r[S.ITEM_IDX]: r[S.ITEM_ID] for r in items.collect()}
     user_ids = {r[S.USER_IDX]: r[S.USER_ID] for r in users.collect()}

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 #: MPD-shaped: mean 66 tracks (at most 250, long enough for the categories with 100 seeds), 2.2 tracks in the
 #: catalogue per playlist, 20 taste clusters as the title model was tuned with (docs/models.md; other seeds).
 CONFIG = SynthConfig(playlists=2000, tracks=4400, clusters=20, mean_length=66, max_length=250, seed=4)
-SINGLE = ("als", "item2vec", "cooccurrence", "user_knn")
+SINGLE = ("als", "item2vec", "sequential", "cooccurrence", "user_knn")
 
 
 @pytest.fixture(scope="module")

@@ -118,5 +118,5 @@ def test_a_default_model_the_registry_does_not_know_stops_the_service_at_once(tm
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (
         "python -m serving: error: serving.default_model='ranked' is not a model; auto or one of popularity, "
-        "cooccurrence, item2vec, als, ease, user_knn, blend, ranker"
+        "cooccurrence, sequential, item2vec, als, ease, user_knn, blend, ranker"
     )

@@ -38,6 +38,7 @@ def test_bundle_is_complete_and_verifies(built):
     assert set(report["models"]) == {
         "popularity",
         "cooccurrence",
+        "sequential",
         "item2vec",
         "als",
         "ease",
@@ -52,12 +53,19 @@ def test_bundle_is_complete_and_verifies(built):
     assert "models/ranker.txt" in manifest["files"] and "evaluation / ranker: trees" in stages
     assert report["ranker"]["trees"] >= 1 and report["ranker"]["users"] >= 1000
     served = LoadedBundle.load(bundle).models["blend"]  # the service fuses what the evaluation fused
-    assert [model.name for model in served.models] == ["cooccurrence", "item2vec", "als", "ease", "user_knn"]
+    assert [model.name for model in served.models] == [
+        "cooccurrence",
+        "sequential",
+        "item2vec",
+        "als",
+        "ease",
+        "user_knn",
+    ]
     for written in ("report.md", "report.html", "recall_at_k.png"):  # the same reports jobs/evaluate.py writes
         assert written in manifest["files"], written
     # planted transitions and clusters make every personalised model far better than popularity
     pop = report["models"]["popularity"]["recall@10"]
-    for model in ("cooccurrence", "item2vec", "als", "ease", "user_knn", "blend", "ranker"):
+    for model in ("cooccurrence", "sequential", "item2vec", "als", "ease", "user_knn", "blend", "ranker"):
         assert report["models"][model]["recall@10"] > 3 * pop
 
 
@@ -360,6 +368,7 @@ def test_next_follows_the_planted_successor(built, service):
     for track in tracks[:60]:
         body = service.get("/next", items=track, k=5).json()
         assert body["items_in"] == [track] and track not in {i["item"] for i in body["items"]}
+        assert body["model"] == "item2vec+sequential+cooccurrence"
         hits += f"t{synth.successor[int(track[1:])]}" in {i["item"] for i in body["items"]}
     assert hits >= 54, f"planted successor in the top 5 for {hits} of 60 tracks"  # measured 60 of 60
 

@@ -24,7 +24,7 @@ from recsys.continuation import Titles, continue_playlists, seeded_history
 from recsys.index import Index, load_index, search
 from recsys.layout import Tables
 from recsys.matrices import read_user_items, recent_items
-from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Recommender
+from recsys.models import ALS, Blend, CoOccurrence, History, Item2Vec, Recommender, SequentialRules
 from recsys.models.base import Inputs, top_k
 from recsys.models.blend import fuse
 from recsys.models.confidence import Collection
@@ -34,6 +34,10 @@ from recsys.models.title import TitleModel
 from recsys.registry import load_all, names
 from recsys.settings import BlendSettings, Settings
 from recsys.vectors import l2_normalize
+
+#: The families that read a bare sequence of items (GET /next): the next song from its latest items, and what stood
+#: beside them (a bundle built before the sequential rules existed has the other two).
+SESSION_MODELS = (Item2Vec.name, SequentialRules.name, CoOccurrence.name)
 
 #: Answers with fewer metadata cells (items x columns) than this read them one cell at a time. In the service's
 #: request loop pyarrow's take costs ~50 us before its first row and a cell ~0.8 us: in-process, with two
@@ -117,7 +121,7 @@ class LoadedBundle:
     popular: np.ndarray  # item indexes, most-held first: the fallback for users the bundle does not know
     models: dict[str, Recommender]  # what model= names: every family the bundle holds (ALS and item2vec by index
     # search, recsys/models/searched.py), then their blend
-    session_blend: Blend  # item2vec + co-occurrence: what a bare sequence of items can be scored by
+    session_blend: Blend  # item2vec, the sequential rules, co-occurrence: what a bare sequence of items is scored by
     title: TitleModel | None  # names to tracks, where the input named its playlists
     blend_settings: BlendSettings  # how a title's list joins a model's (weights, depth, rank offset)
     evaluation: dict[str, Any] | None  # the build's evaluation ({"split", "models": metrics}), where one ran
@@ -186,7 +190,7 @@ class LoadedBundle:
             collection=collection,
             popular=np.argsort(-collection.holders, kind="stable"),
             models=models,
-            session_blend=Blend.of([served[Item2Vec.name], served[CoOccurrence.name]], settings.blend),
+            session_blend=Blend.of([served[name] for name in SESSION_MODELS if name in served], settings.blend),
             title=loaded.get(TitleModel.name),
             blend_settings=settings.blend,
             evaluation=manifest["evaluation"] and {"split": e.split, "models": manifest["evaluation"]},
@@ -385,7 +389,7 @@ class LoadedBundle:
         return self.als.fold_in(rows.user_items, self.collection)
 
     def next_items(self, item_ids: list[str], k: int) -> list[dict[str, Any]]:
-        """The next song after a sequence of known items (a session, no user): item2vec + co-occurrence."""
+        """The next song after a sequence of known items (a session, no user): the session blend's fusion."""
         ranked = self.session_blend.recommend(*self._session(self._indices(item_ids)), k)
         return self.describe_items(*_first_row(ranked))
 

@@ -86,6 +86,11 @@ class Blend:
 
         return in_blocks(len(users), FUSE_BLOCK, rank, k)
 
+    @property
+    def members(self) -> str:
+        """The models it fuses (those with a weight), as a response names them: "item2vec+sequential"."""
+        return "+".join(model.name for model, _ in self._used())
+
     def _used(self) -> list[tuple[Recommender, float]]:
         """The models with a weight, and their weights."""
         return [(model, weight) for model, weight in zip(self.models, self.weights, strict=True) if weight]

@@ -1,5 +1,5 @@
 """The build's Spark stages, everything whose cost grows with the log: read and validate the input (rejects set
-aside), id maps, and the ratings, sequences and co-occurrence tables the models are fitted on."""
+aside), id maps, and the ratings, sequences, co-occurrence and transitions tables the models are fitted on."""
 
 from __future__ import annotations
 
@@ -24,12 +24,14 @@ log = logging.getLogger(__name__)
 
 
 def write_tables(interactions: DataFrame, settings: Settings, paths: Tables) -> None:
-    """ratings, sequences and co-occurrence of ``interactions``, as Parquet at ``paths``."""
+    """ratings, sequences, co-occurrence and transitions of ``interactions``, as Parquet at ``paths``."""
     tables.ratings(interactions).write.parquet(paths.ratings)
     tables.sequences(interactions).write.parquet(paths.sequences)
     seqs = interactions.sparkSession.read.parquet(paths.sequences)
     c = settings.cooccurrence
     tables.cooccurrence(seqs, c.window, c.top_n, c.max_pairs_per_playlist).write.parquet(paths.cooccurrence)
+    r = settings.sequential
+    tables.transitions(seqs, r.window, r.top_n, r.max_pairs_per_playlist).write.parquet(paths.transitions)
 
 
 def read_validated(
@@ -67,7 +69,8 @@ class SparkOutputs:
 
 
 def run_spark_stages(spark: SparkSession, source: InputSpec, settings: Settings, folder: Path) -> SparkOutputs:
-    """Read + validate, id maps, ratings, sequences, co-occurrence: written into the staged bundle ``folder``."""
+    """Read + validate, id maps, ratings, sequences, co-occurrence, transitions: written into the staged bundle
+    ``folder``."""
     input_files = list_files(spark, source.path)  # a missing input stops here, named, whatever the format
     with stage("read and validate input"):
         result, interactions, n_valid, n_rejected = read_validated(spark, source, settings, str(folder / REJECTS))
@@ -84,7 +87,7 @@ def run_spark_stages(spark: SparkSession, source: InputSpec, settings: Settings,
             interactions, users.select(S.USER_ID, S.USER_IDX), items.select(S.ITEM_ID, S.ITEM_IDX)
         ).cache()
 
-    with stage("ratings, sequences, co-occurrence"):
+    with stage("ratings, sequences, co-occurrence, transitions"):
         paths = Tables.of(folder, n_users, n_items)
         write_tables(indexed, settings, paths)
     return SparkOutputs(indexed, paths, n_valid, n_rejected, fingerprint(input_files))

@@ -48,7 +48,7 @@ def write_split(
     """
     split = split_for_evaluation(interactions, settings.evaluation, seed, n_users)
     split.holdout.write.parquet(str(work / "holdout"))
-    paths = Tables(str(work / "ratings"), str(work / "sequences"), str(work / "cooccurrence"), n_users, n_items)
+    paths = Tables.of(work, n_users, n_items)
     write_tables(split.train, settings, paths)
     return paths, split
 

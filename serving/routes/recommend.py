@@ -144,7 +144,8 @@ def router(serving: ServingSettings) -> APIRouter:
             bool, Query(description="leave out ids the bundle does not know (listed in skipped) instead of a 404")
         ] = False,
     ) -> SessionRecommendations:
-        """The next song for a sequence of items (a session): item2vec next-song and co-occurrence, fused."""
+        """The next song for a sequence of items (a session): item2vec's next-song, the sequential rules and
+        co-occurrence, fused (``model`` names them)."""
         sequence = [item for item in items.split(",") if item]
         if not sequence:
             return error(422, "invalid parameter 'items': no item ids", "items")
@@ -154,7 +155,7 @@ def router(serving: ServingSettings) -> APIRouter:
         known = [item for item in sequence if item in bundle.item_index]
         answer = bundle.next_items(known, k)
         return SessionRecommendations(
-            items_in=known, model="item2vec+cooccurrence", version=bundle.version, items=answer, skipped=unknown
+            items_in=known, model=bundle.session_blend.members, version=bundle.version, items=answer, skipped=unknown
         )
 
     return routes

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pyarrow.dataset as ds
 import pytest
 
@@ -30,6 +31,9 @@ def test_local_cluster_matches_local_mode(built, tmp_path):
         ("tables/sequences", ["user_idx"]),
     ]:
         assert table(local, name, sort).equals(table(cluster, name, sort)), f"{name} differs between masters"
+    local_rules, cluster_rules = (table(b, "tables/transitions", ["item_a", "item_b"]) for b in (local, cluster))
+    assert local_rules.select(["item_a", "item_b"]).equals(cluster_rules.select(["item_a", "item_b"]))
+    assert np.allclose(local_rules["weight"].to_numpy(), cluster_rules["weight"].to_numpy())  # sums in any order
     reports = [json.loads((b / "report.json").read_text()) for b in (local, cluster)]
     assert reports[0]["test_users"] == reports[1]["test_users"] > 50  # the seeded split ignores partitioning
     assert json.loads((cluster / "manifest.json").read_text())["config"]["als"]["backend"] == "spark"

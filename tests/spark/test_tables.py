@@ -90,3 +90,20 @@ def test_cooccurrence_survives_a_huge_playlist_and_a_hot_item(spark):
     assert hot == [(101, 40), (103, 40), (105, 40), (107, 40), (109, 40)]
     assert got[(1000, 1001)] == 1 and got[(10_999, 10_998)] == 1  # the long playlist counted end to end
     assert sum(1 for a, _ in got if a == 5000) == 5  # top_n respected inside it (6 neighbours, 5 kept)
+
+
+def test_transitions_weigh_each_follower_by_one_over_its_gap_in_one_direction(spark):
+    seqs = spark.createDataFrame([(0, [1, 2, 3, 1]), (1, [1, 2]), (2, [5])], f"{S.USER_IDX} int, {S.ITEMS} array<int>")
+    got = {(r[S.ITEM_A], r[S.ITEM_B]): r[S.WEIGHT] for r in tables.transitions(seqs, window=2, top_n=10).collect()}
+    # window 2 over [1,2,3,1]: 1->2 (gap 1), 1->3 (2), 2->3 (1), 2->1 (2), 3->1 (1); [1,2] adds 1->2 again
+    assert got == pytest.approx({(1, 2): 2.0, (1, 3): 0.5, (2, 3): 1.0, (2, 1): 0.5, (3, 1): 1.0})
+
+
+def test_transitions_keep_the_heaviest_followers_and_never_an_item_after_itself(spark):
+    seqs = spark.createDataFrame(
+        [(0, [1, 1, 2]), (1, [1, 3]), (2, [1, 4, 3])], f"{S.USER_IDX} int, {S.ITEMS} array<int>"
+    )
+    got = tables.transitions(seqs, window=2, top_n=2).collect()
+    followers = sorted((r[S.ITEM_B], r[S.WEIGHT]) for r in got if r[S.ITEM_A] == 1)
+    # after 1: 3 weighs 1 + 1/2, 2 weighs 1 + 1/2 (from both 1s), 4 weighs 1; (1, 1) never counted
+    assert followers == [(2, 1.5), (3, 1.5)]
