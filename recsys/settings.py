@@ -84,6 +84,11 @@ class SequentialSettings(Section):
         description="Weight of each older item, per step back, among the latest item2vec.context_items a user "
         "holds (1: all alike).",
     )
+    next_weight: float = Field(
+        0.25,
+        ge=0.0,
+        description="Their weight in GET /next's fusion, beside item2vec's and co-occurrence's blend weights.",
+    )
 
 
 class EaseSettings(Section):
@@ -180,7 +185,12 @@ class BlendSettings(Section):
     als: float = Field(1.0, ge=0.0, description="ALS's weight.")
     item2vec: float = Field(1.0, ge=0.0, description="item2vec's weight.")
     cooccurrence: float = Field(0.5, ge=0.0, description="Co-occurrence's weight.")
-    sequential: float = Field(0.25, ge=0.0, description="The sequential rules' weight.")
+    sequential: float = Field(
+        0.0,
+        ge=0.0,
+        description="The sequential rules' weight (0: they cost yes_small's blend 0.001; GET /next weighs them by "
+        "sequential.next_weight).",
+    )
     ease: float = Field(1.0, ge=0.0, description="Used where the catalogue is small enough for EASE (ease.max_items).")
     user_knn: float = Field(1.0, ge=0.0, description="user kNN's weight.")
     title: float = Field(

@@ -190,7 +190,10 @@ class LoadedBundle:
             collection=collection,
             popular=np.argsort(-collection.holders, kind="stable"),
             models=models,
-            session_blend=Blend.of([served[name] for name in SESSION_MODELS if name in served], settings.blend),
+            session_blend=Blend.of(
+                [served[name] for name in SESSION_MODELS if name in served],
+                settings.blend.model_copy(update={SequentialRules.name: settings.sequential.next_weight}),
+            ),
             title=loaded.get(TitleModel.name),
             blend_settings=settings.blend,
             evaluation=manifest["evaluation"] and {"split": e.split, "models": manifest["evaluation"]},
