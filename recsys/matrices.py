@@ -60,6 +60,14 @@ def read_user_items(ratings_path: str, n_users: int, n_items: int) -> sp.csr_mat
     return matrix
 
 
+def read_item_pairs(path: str, schema, n_items: int) -> sp.csr_matrix:
+    """An (item_a, item_b, value) table (co-occurrence counts, transition weights) as an items x items CSR of
+    float32 values, row a holding a's pairs."""
+    cols = _columns(path, schema)
+    values = cols[schema.names[2]].astype(np.float32)
+    return sp.csr_matrix((values, (cols[S.ITEM_A], cols[S.ITEM_B])), shape=(n_items, n_items))
+
+
 def recent_items(sequences: S.Sequences, n_users: int, length: int) -> np.ndarray:
     """Each user's last ``length`` items in playlist order, most recent last: n_users x length, -1 padded left
     (``sequences``: recsys.schemas.read_sequences, read once where a caller also needs the transitions)."""

@@ -8,10 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyarrow.dataset as ds
-import scipy.sparse as sp
 
 from recsys import schemas as S
+from recsys.matrices import read_item_pairs
 from recsys.models.base import History, Inputs, binary_mean_rows, recommend_by_scoring
 from recsys.settings import CooccurrenceSettings
 
@@ -34,12 +33,7 @@ class CoOccurrence:
 
     def fit(self, cooccurrence_path: str, n_items: int) -> CoOccurrence:
         """Load (item_a, item_b, count) as a sparse item x item matrix."""
-        table = ds.dataset(cooccurrence_path, format="parquet").to_table(columns=S.COOCCURRENCE_SCHEMA.names)
-        table = table.cast(S.COOCCURRENCE_SCHEMA)
-        a = table.column(S.ITEM_A).to_numpy()
-        b = table.column(S.ITEM_B).to_numpy()
-        counts = table.column(S.COUNT).to_numpy().astype(np.float32)
-        self.matrix_ = sp.csr_matrix((counts, (a, b)), shape=(n_items, n_items))
+        self.matrix_ = read_item_pairs(cooccurrence_path, S.COOCCURRENCE_SCHEMA, n_items)
         return self
 
     def recommend(self, users: np.ndarray, history: History, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyarrow.dataset as ds
 import scipy.sparse as sp
 
 from recsys import schemas as S
+from recsys.matrices import read_item_pairs
 from recsys.models.base import History, Inputs, recommend_by_scoring
 from recsys.settings import SequentialSettings
 
@@ -41,10 +41,7 @@ class SequentialRules:
 
     def fit(self, transitions_path: str, n_items: int) -> SequentialRules:
         """Load (item_a, item_b, weight) as a sparse item x item matrix: row a holds what follows a."""
-        table = ds.dataset(transitions_path, format="parquet").to_table(columns=S.TRANSITIONS_SCHEMA.names)
-        table = table.cast(S.TRANSITIONS_SCHEMA)
-        a, b = table.column(S.ITEM_A).to_numpy(), table.column(S.ITEM_B).to_numpy()
-        self.matrix_ = sp.csr_matrix((table.column(S.WEIGHT).to_numpy(), (a, b)), shape=(n_items, n_items))
+        self.matrix_ = read_item_pairs(transitions_path, S.TRANSITIONS_SCHEMA, n_items)
         return self
 
     def recency_weights(self, recent: np.ndarray, n_items: int) -> sp.csr_matrix:
